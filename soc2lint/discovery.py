@@ -1,0 +1,215 @@
+"""Find the files to scan, read them safely, and name them relative to their repository."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .model import Notification
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".venv", "venv", "__pycache__",
+                       ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".terragrunt-cache"})
+_SOURCE_COMMENT = re.compile(r"^# Source: (\S.*?)\s*$", re.M)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file: its display path (repository-relative, POSIX), kind and text."""
+
+    path: str
+    kind: str  # terraform | terraform-json | tfvars | yaml
+    text: str
+    workflow_dir: bool = False
+    action_file: bool = False
+
+
+@dataclass
+class Discovery:
+    sources: list[Source] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    roots: list[tuple[str, Path]] = field(default_factory=list)  # scanned directories
+
+
+def kind_of(name: str) -> str | None:
+    lowered = name.lower()
+    if lowered.endswith((".tf.json", ".tofu.json")):
+        return "terraform-json"
+    if lowered.endswith((".tf", ".tofu")):
+        return "terraform"
+    if lowered.endswith((".tfvars", ".tfvars.json")):
+        return "tfvars"
+    if lowered.endswith((".yaml", ".yml")):
+        return "yaml"
+    return None
+
+
+class Namer:
+    """Display paths relative to the enclosing git repository (or the working directory)."""
+
+    def __init__(self) -> None:
+        self.cwd = Path.cwd().resolve()
+        self._roots: dict[Path, Path | None] = {}
+
+    def repo_root(self, directory: Path) -> Path | None:
+        if directory not in self._roots:
+            found = None
+            for candidate in (directory, *directory.parents):
+                if (candidate / ".git").exists():
+                    found = candidate
+                    break
+            self._roots[directory] = found
+        return self._roots[directory]
+
+    def name(self, path: Path) -> str:
+        resolved = path.resolve()
+        root = self.repo_root(resolved.parent) or self.cwd
+        try:
+            return resolved.relative_to(root).as_posix()
+        except ValueError:
+            return resolved.as_posix()
+
+
+def discover(paths: list[str], stdin_text: str | None = None,
+             stdin_name: str | None = None) -> Discovery:
+    result = Discovery()
+    namer = Namer()
+    for raw in paths:
+        if raw == "-":
+            result.sources.extend(split_stream(stdin_text or "", stdin_name))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            result.roots.append((namer.name(path) if path.resolve() != namer.cwd else ".", path))
+            for file_path in _walk(path, result.notifications, namer):
+                _add(file_path, result, namer, explicit=False)
+        elif path.exists() or path.is_symlink():
+            _add(path, result, namer, explicit=True)
+        else:
+            result.notifications.append(Notification(raw, "no such file or directory"))
+    return result
+
+
+def _walk(root: Path, notes: list[Notification], namer: Namer) -> Iterator[Path]:
+    real_root = root.resolve()
+    visited: set[Path] = set()
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        real = directory.resolve()
+        if real in visited:
+            notes.append(Notification(namer.name(directory), "symbolic link loop: directory "
+                                      "already scanned through another path", "warning"))
+            continue
+        visited.add(real)
+        if (directory / "Chart.yaml").is_file():
+            notes.append(Notification(
+                namer.name(directory / "Chart.yaml"),
+                "Helm chart skipped: templates are not YAML until rendered; scan the output "
+                "of `helm template` with `soc2lint scan -`", "warning"))
+            continue
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            notes.append(Notification(namer.name(directory), f"cannot list directory: "
+                                      f"{exc.strerror or exc}"))
+            continue
+        subdirs = []
+        for entry in entries:
+            entry_path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.name in SKIP_DIRS:
+                    continue
+                if entry.is_symlink():
+                    target = entry_path.resolve()
+                    if target == real_root or real_root in target.parents and (
+                            target in visited or target in entry_path.parents):
+                        notes.append(Notification(namer.name(entry_path),
+                                                  "symbolic link loop not followed", "warning"))
+                        continue
+                    if real_root not in target.parents:
+                        notes.append(Notification(namer.name(entry_path), "symbolic link to a "
+                                                  "directory outside the scan not followed",
+                                                  "note"))
+                        continue
+                subdirs.append(entry_path)
+            elif kind_of(entry.name):
+                yield entry_path
+        stack.extend(reversed(subdirs))
+
+
+def _add(path: Path, result: Discovery, namer: Namer, explicit: bool) -> None:
+    name = namer.name(path) if not path.is_symlink() or path.exists() else path.as_posix()
+    kind = kind_of(path.name)
+    if kind is None:
+        if explicit:
+            result.notifications.append(Notification(
+                name, "not a supported input (Terraform, Kubernetes YAML or GitHub Actions)",
+                "note"))
+        return
+    if explicit and _in_helm_chart(path):
+        result.notifications.append(Notification(
+            name, "Helm chart template skipped: render it with `helm template` and scan the "
+            "output with `soc2lint scan -`", "warning"))
+        return
+    text, problem = read_text(path)
+    if problem:
+        level = "note" if problem == "empty file" else "error"
+        result.notifications.append(Notification(name, problem, level))
+        return
+    parts = Path(name).parts
+    result.sources.append(Source(
+        name, kind, text,
+        workflow_dir=len(parts) >= 3 and parts[-3:-1] == (".github", "workflows"),
+        action_file=path.name in ("action.yml", "action.yaml"),
+    ))
+
+
+def _in_helm_chart(path: Path) -> bool:
+    parent = path.resolve().parent
+    return parent.name == "templates" and (parent.parent / "Chart.yaml").is_file()
+
+
+def read_text(path: Path) -> tuple[str, str | None]:
+    """The file's text, or a problem: unreadable, too large, binary, not UTF-8, empty."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return "", f"file too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})"
+        data = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == 40:
+            reason = "symbolic link loop"
+        return "", f"cannot read file: {reason}"
+    if b"\x00" in data[:8192]:
+        return "", "binary file, not text"
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return "", f"not UTF-8 text (invalid byte at offset {exc.start})"
+    if not text.strip():
+        return "", "empty file"
+    return text, None
+
+
+def split_stream(text: str, default_name: str | None = None) -> list[Source]:
+    """A rendered stream (`helm template`) -> one YAML source per `# Source:` file."""
+    name = default_name or "<stdin>"
+    chunks = re.split(r"^---[ \t]*$", text, flags=re.M)
+    grouped: dict[str, list[str]] = {}
+    for chunk in chunks:
+        if not chunk.strip():
+            continue
+        match = _SOURCE_COMMENT.search(chunk)
+        source = match.group(1) if match and not default_name else name
+        grouped.setdefault(source, []).append(chunk.strip("\n"))
+    return [Source(path, "yaml", "\n---\n".join(parts) + "\n")
+            for path, parts in grouped.items()]

@@ -1,0 +1,113 @@
+"""(rules, entities) -> findings. Pure: no I/O, no rule-specific code."""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from .conditions import Context, evaluate, parse_path, resolve
+from .model import Entity, Finding, Outcome, Rule, Span, Unknown
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][^{}]*)\}")
+
+
+def run(rules: Sequence[Rule], entities: Iterable[Entity]) -> list[Finding]:
+    """Evaluate every rule on every entity it targets; one finding per (rule, entity)."""
+    index: dict[tuple[str, str], list[Entity]] = defaultdict(list)
+    for entity in entities:
+        index[(entity.framework, entity.kind)].append(entity)
+    findings: list[Finding] = []
+    for rule in rules:
+        target = rule.target
+        for entity in index.get((target.framework, target.kind), ()):
+            if target.types and entity.type not in target.types:
+                continue
+            finding = evaluate_rule(rule, entity)
+            if finding is not None:
+                findings.append(finding)
+    findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule.id, f.entity.address))
+    return findings
+
+
+def evaluate_rule(rule: Rule, entity: Entity) -> Finding | None:
+    """The outcome of one rule on one entity, or None when `where` excludes it."""
+    ctx = Context()
+    applies = True
+    if rule.target.where is not None:
+        applies = evaluate(rule.target.where, entity.data, ctx)
+        if applies is False:
+            return None
+    holds = evaluate(rule.condition, entity.data, ctx)
+    if holds is True:
+        outcome = Outcome.PASS
+    elif holds is False and applies is True:
+        outcome = Outcome.FAIL
+    else:
+        outcome = Outcome.UNKNOWN
+    if rule.target.scope == "repository":
+        entity = dataclasses.replace(
+            entity, path=posixpath.join(entity.path, rule.target.file) if entity.path not in (
+                "", ".") else rule.target.file, span=Span(1))
+    span = locate(rule, entity, ctx.culprits) if outcome is not Outcome.PASS else entity.span
+    message = format_message(rule.message, entity) if outcome is not Outcome.PASS else rule.title
+    unresolved = tuple(ctx.unresolved) if outcome is Outcome.UNKNOWN else ()
+    return Finding(rule, entity, outcome, message, span, unresolved)
+
+
+def locate(rule: Rule, entity: Entity, culprits: Sequence[tuple]) -> Span:
+    """Where a finding points: `report_at`, its nearest present parent, a culprit, the block."""
+    if rule.report_at:
+        span = _span_at(entity, rule.report_at)
+        if span:
+            return span
+    for path in culprits:
+        span = entity.locator.span(path)
+        if span:
+            return span
+    return entity.span
+
+
+def _span_at(entity: Entity, report_at: str) -> Span | None:
+    segments = parse_path(report_at)
+    for length in range(len(segments), 0, -1):
+        for where, value in resolve(entity.data, _join(segments[:length])):
+            span = entity.locator.span(where)
+            if span is None and isinstance(value, list) and value:
+                span = entity.locator.span(where + (0,))
+            if span:
+                return span
+    return None
+
+
+def _join(segments: tuple) -> str:
+    text = ""
+    for segment in segments:
+        if segment[0] == "key":
+            text += f'["{segment[1]}"]'
+        elif segment[0] == "all":
+            text += "[*]"
+        else:
+            text += f"[{segment[1]}]"
+    return text
+
+
+def format_message(template: str, entity: Entity) -> str:
+    """Fill `{name}`, `{type}`, `{file}`, `{address}` and `{data.path}` placeholders."""
+    fixed = {"name": entity.name, "type": entity.type, "file": entity.path,
+             "address": entity.address}
+
+    def replace(match: re.Match) -> str:
+        key = match.group(1)
+        if key in fixed:
+            return fixed[key]
+        try:
+            values = [v for _, v in resolve(entity.data, key)]
+        except ValueError:
+            return match.group(0)
+        flat = [x for v in values for x in (v if isinstance(v, list) else [v])]
+        return ", ".join(x.reason if isinstance(x, Unknown) else str(x) for x in flat) or "(none)"
+
+    return _PLACEHOLDER.sub(replace, template)

@@ -1,0 +1,17 @@
+"""Stable fingerprints: rule, file and resource address, never line numbers."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import Finding
+
+FINGERPRINT_KEY = "soc2lint/v1"
+
+
+def fingerprint(finding: Finding) -> str:
+    entity = finding.entity
+    parts = (finding.rule.id, entity.path, entity.address, entity.instance_key or "")
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]

@@ -1,0 +1,209 @@
+"""The data model shared by parsers, engine and renderers: plain frozen dataclasses."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class Severity(enum.Enum):
+    """Rule severity, ordered; maps to SARIF level and GitHub security-severity."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    @property
+    def sarif_level(self) -> str:
+        return {"critical": "error", "high": "error", "medium": "warning", "low": "note"}[self.value]
+
+    @property
+    def security_severity(self) -> str:
+        return {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}[self.value]
+
+
+_SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
+
+
+class Outcome(enum.Enum):
+    """What one rule concluded about one entity."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A region of a file; lines and columns are 1-based, end inclusive."""
+
+    line: int
+    column: int = 1
+    end_line: int = 0
+    end_column: int = 0
+
+    def __post_init__(self) -> None:
+        if self.end_line < self.line:
+            object.__setattr__(self, "end_line", self.line)
+
+
+class Unknown:
+    """A value the scanner could not resolve; `reason` names the expression."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Unknown({self.reason!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unknown) and other.reason == self.reason
+
+    def __hash__(self) -> int:
+        return hash(("Unknown", self.reason))
+
+
+class Locator(Protocol):
+    """Finds the span of a key path inside an entity's data."""
+
+    def span(self, path: tuple) -> Span | None: ...
+
+
+@dataclass(frozen=True)
+class DictLocator:
+    """A locator backed by a precomputed mapping of path -> span."""
+
+    spans: Mapping[tuple, Span] = field(default_factory=dict)
+
+    def span(self, path: tuple) -> Span | None:
+        return self.spans.get(path)
+
+
+@dataclass(frozen=True, eq=False)
+class Entity:
+    """One thing a rule can be evaluated on: a resource, a container, a job, a step..."""
+
+    framework: str
+    kind: str
+    type: str
+    address: str
+    path: str
+    span: Span
+    data: Mapping[str, Any]
+    locator: Locator = field(default_factory=DictLocator)
+    label: str = ""
+    instance_key: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or self.address
+
+
+@dataclass(frozen=True)
+class Criteria:
+    primary: tuple[str, ...]
+    secondary: tuple[str, ...] = ()
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return self.primary + tuple(c for c in self.secondary if c not in self.primary)
+
+
+@dataclass(frozen=True)
+class Target:
+    framework: str
+    kind: str
+    types: tuple[str, ...] = ()
+    where: Mapping[str, Any] | None = None
+    scope: str = "entity"
+    file: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    """A declarative rule loaded from YAML."""
+
+    id: str
+    title: str
+    severity: Severity
+    soc2: Criteria
+    tags: tuple[str, ...]
+    precision: str
+    target: Target
+    condition: Mapping[str, Any]
+    message: str
+    source: str
+    description: str = ""
+    remediation: str = ""
+    limitations: str = ""
+    references: tuple[str, ...] = ()
+    help_uri: str = ""
+    report_at: str | None = None
+    catalogue_id: str | None = None
+    aliases: tuple[str, ...] = ()
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Something about the scan itself: a file that could not be read, a skipped chart..."""
+
+    path: str
+    message: str
+    level: str = "error"  # error | warning | note
+    line: int | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.level == "error"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The outcome of one rule on one entity."""
+
+    rule: Rule
+    entity: Entity
+    outcome: Outcome
+    message: str
+    span: Span
+    unresolved: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> str:
+        return self.entity.path
+
+    @property
+    def fingerprint(self) -> str:
+        from .fingerprint import fingerprint
+
+        return fingerprint(self)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Everything a scan produced, ready for the renderers."""
+
+    rules: tuple[Rule, ...]
+    findings: tuple[Finding, ...]
+    notifications: tuple[Notification, ...]
+    files: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
+    frameworks: tuple[str, ...] = ()
+
+    @property
+    def failures(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.outcome is Outcome.FAIL)
+
+    @property
+    def unknowns(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.outcome is Outcome.UNKNOWN)

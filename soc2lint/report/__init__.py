@@ -1,0 +1,51 @@
+"""Renderers: one module per output format, each a pure function of a ScanResult."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from ..model import Finding, Outcome, ScanResult, Severity
+
+FORMATS = ("text", "json", "sarif")
+
+
+def render(fmt: str, result: ScanResult, **options) -> str:
+    if fmt == "text":
+        from .text import render_text
+
+        return render_text(result, color=options.get("color", False))
+    if fmt == "json":
+        from .json_report import render_json
+
+        return render_json(result)
+    if fmt == "sarif":
+        from .sarif import render_sarif
+
+        return render_sarif(result, include_unknown=options.get("include_unknown", False),
+                            category=options.get("category"))
+    raise ValueError(f"unknown format {fmt}")
+
+
+def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
+    counts = Counter(f.rule.severity for f in findings if f.outcome is Outcome.FAIL)
+    return {s.value: counts.get(s, 0) for s in sorted(Severity, key=lambda s: -s.rank)}
+
+
+def criterion_counts(result: ScanResult) -> dict[str, dict[str, int]]:
+    """Per SOC 2 criterion: failures count against primaries; passes evidence all."""
+    table: dict[str, dict[str, int]] = {}
+    for finding in result.findings:
+        criteria = (finding.rule.soc2.primary if finding.outcome is Outcome.FAIL
+                    else finding.rule.soc2.all)
+        for criterion in criteria:
+            row = table.setdefault(criterion, {"fail": 0, "pass": 0, "unknown": 0})
+            row[finding.outcome.value] += 1
+    return dict(sorted(table.items(), key=lambda kv: _criterion_key(kv[0])))
+
+
+def _criterion_key(criterion: str) -> tuple:
+    prefix = criterion.rstrip("0123456789.")
+    order = ["CC", "A", "C", "PI", "P"]
+    numbers = tuple(int(p) for p in criterion[len(prefix):].split(".") if p.isdigit())
+    return (order.index(prefix) if prefix in order else 9, numbers)

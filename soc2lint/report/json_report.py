@@ -1,0 +1,64 @@
+"""JSON output: every outcome, per-rule counts, notifications. Schema: schema/report.schema.json."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from .. import __version__
+from ..model import ScanResult
+from . import criterion_counts, severity_counts
+
+SCHEMA_VERSION = "1.0"
+
+
+def report_data(result: ScanResult) -> dict:
+    per_rule = Counter((f.rule.id, f.outcome.value) for f in result.findings)
+    outcomes = Counter(f.outcome.value for f in result.findings)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "soc2lint", "version": __version__},
+        "summary": {
+            "files_scanned": len(result.files),
+            "rules_evaluated": len(result.rules),
+            "outcomes": {k: outcomes.get(k, 0) for k in ("fail", "pass", "unknown")},
+            "failures_by_severity": severity_counts(result.findings),
+            "by_criterion": criterion_counts(result),
+            "errors": sum(1 for n in result.notifications if n.is_error),
+        },
+        "rules": [
+            {
+                "id": rule.id, "title": rule.title, "severity": rule.severity.value,
+                "soc2": {"primary": list(rule.soc2.primary),
+                         "secondary": list(rule.soc2.secondary)},
+                "tags": list(rule.tags), "precision": rule.precision,
+                "counts": {k: per_rule.get((rule.id, k), 0) for k in ("fail", "pass", "unknown")},
+            }
+            for rule in result.rules
+        ],
+        "results": [
+            {
+                "rule_id": f.rule.id, "outcome": f.outcome.value,
+                "severity": f.rule.severity.value, "message": f.message,
+                "file": f.path, "line": f.span.line, "column": f.span.column,
+                "end_line": f.span.end_line, "end_column": f.span.end_column,
+                "entity": {"framework": f.entity.framework, "kind": f.entity.kind,
+                           "type": f.entity.type, "address": f.entity.address,
+                           "instance_key": f.entity.instance_key},
+                "soc2": list(f.rule.soc2.primary),
+                "fingerprint": f.fingerprint, "unresolved": list(f.unresolved),
+            }
+            for f in result.findings
+        ],
+        "notifications": [
+            {"file": n.path, "line": n.line, "level": n.level, "message": n.message}
+            for n in result.notifications
+        ],
+        "files": list(result.files),
+        "skipped": [{"file": path, "reason": reason} for path, reason in result.skipped],
+        "frameworks": list(result.frameworks),
+    }
+
+
+def render_json(result: ScanResult) -> str:
+    return json.dumps(report_data(result), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,73 @@
+"""Human-readable output: findings grouped by file, then unknowns, problems and a summary."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import click
+
+from ..model import Outcome, ScanResult
+from . import criterion_counts, severity_counts
+
+_COLOURS = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "blue"}
+
+
+def render_text(result: ScanResult, color: bool = False) -> str:
+    def style(text: str, **kwargs) -> str:
+        return click.style(text, **kwargs) if color else text
+
+    lines: list[str] = []
+    by_file = defaultdict(list)
+    for finding in result.failures:
+        by_file[finding.path].append(finding)
+    for path in sorted(by_file):
+        lines.append(style(path, bold=True, underline=True))
+        for f in by_file[path]:
+            sev = f.rule.severity.value
+            lines.append(
+                f"  {f.span.line}:{f.span.column}  "
+                f"{style(sev.upper().ljust(8), fg=_COLOURS[sev], bold=True)} "
+                f"{style(f.rule.id, fg='cyan')}  {f.message}"
+                f"  [{', '.join(f.rule.soc2.primary)}]"
+            )
+        lines.append("")
+    if result.unknowns:
+        lines.append(style("Not decided (values not resolved):", bold=True))
+        for f in result.unknowns:
+            lines.append(f"  {f.path}:{f.span.line}  {f.rule.id}  {f.entity.name}: "
+                         f"depends on {', '.join(f.unresolved) or 'an unresolved value'}")
+        lines.append("")
+    if result.notifications:
+        lines.append(style("Scan problems:", bold=True))
+        for n in result.notifications:
+            where = f"{n.path}:{n.line}" if n.line else n.path
+            lines.append(f"  {style(n.level, fg='red' if n.is_error else 'yellow')}  "
+                         f"{where}: {n.message}")
+        lines.append("")
+    lines.extend(_summary(result, style))
+    return "\n".join(lines) + "\n"
+
+
+def _summary(result: ScanResult, style) -> list[str]:
+    outcomes = {o: sum(1 for f in result.findings if f.outcome is o) for o in Outcome}
+    sev = severity_counts(result.findings)
+    lines = [
+        style("Summary", bold=True),
+        f"  {len(result.files)} files, {len(result.rules)} rules: "
+        f"{outcomes[Outcome.FAIL]} failed, {outcomes[Outcome.PASS]} passed, "
+        f"{outcomes[Outcome.UNKNOWN]} unknown",
+        "  failures by severity: " + ", ".join(f"{k} {v}" for k, v in sev.items()),
+    ]
+    table = criterion_counts(result)
+    if table:
+        lines.append("  by SOC 2 criterion (fail/pass/unknown):")
+        for criterion, row in table.items():
+            lines.append(f"    {criterion:<6} {row['fail']:>4} {row['pass']:>5} {row['unknown']:>4}")
+    errors = sum(1 for n in result.notifications if n.is_error)
+    if errors:
+        lines.append(style(f"  {errors} file(s) could not be scanned; the scan is incomplete",
+                           fg="red"))
+    if result.skipped:
+        lines.append(f"  {len(result.skipped)} YAML file(s) were not Kubernetes or GitHub "
+                     "Actions files and were not checked")
+    return lines

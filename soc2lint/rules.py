@@ -1,0 +1,169 @@
+"""Load rule files, check them, select them by criteria and tags."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .conditions import ConditionError, check
+from .model import Criteria, Rule, Severity, Target
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SCHEMA_PATH = PACKAGE_DIR / "schema" / "rule.schema.json"
+
+
+class RuleError(Exception):
+    """A rule file that cannot be used; the message names the file and the key."""
+
+
+def bundled_rules_dir() -> Path:
+    """Rules shipped in the wheel, or the checkout's rules/ when running from source."""
+    shipped = PACKAGE_DIR / "_bundled_rules"
+    return shipped if shipped.is_dir() else PACKAGE_DIR.parent / "rules"
+
+
+@functools.lru_cache(maxsize=1)
+def criteria_titles() -> dict[str, str]:
+    """SOC 2 criterion id -> paraphrased title, from the package's copy of the list."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(PACKAGE_DIR / "data" / "criteria.yaml", encoding="utf-8") as handle:
+        data = yaml.load(handle, Loader=loader)
+    return {c["id"]: c["title"] for c in data["criteria"]}
+
+
+def load_rules(extra_dirs: Sequence[Path] = (), include_bundled: bool = True) -> list[Rule]:
+    """Bundled rules (checked by the test suite) plus user rule directories, schema-validated."""
+    rules: dict[str, Rule] = {}
+    sources: list[tuple[Path, bool]] = []
+    if include_bundled:
+        sources += [(p, False) for p in _rule_files(bundled_rules_dir())]
+    for directory in extra_dirs:
+        if not Path(directory).is_dir():
+            raise RuleError(f"{directory}: rules directory not found")
+        sources += [(p, True) for p in _rule_files(Path(directory))]
+    for path, validate in sources:
+        rule = load_rule_file(path, validate=validate)
+        if rule.id in rules:
+            raise RuleError(f"{path}: id: '{rule.id}' is also defined in {rules[rule.id].source}")
+        rules[rule.id] = rule
+    return sorted(rules.values(), key=lambda r: r.id)
+
+
+def _rule_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_rule_file(path: Path, validate: bool = True) -> Rule:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise RuleError(f"{path}: cannot read rule file: {exc}") from None
+    if not isinstance(raw, dict):
+        raise RuleError(f"{path}: a rule file must hold a mapping")
+    if validate:
+        validate_rule_data(raw, path)
+    return build_rule(raw, path)
+
+
+@functools.lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def validate_rule_data(raw: dict, path: Path) -> None:
+    """Schema validation; the error names the deepest key that is wrong."""
+    errors = sorted(_validator().iter_errors(raw), key=lambda e: (-len(e.absolute_path), e.message))
+    if errors:
+        error = errors[0]
+        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise RuleError(f"{path}: {where}: {error.message}")
+
+
+def build_rule(raw: dict, path: Path) -> Rule:
+    def need(key: str) -> Any:
+        if key not in raw:
+            raise RuleError(f"{path}: {key}: missing required key")
+        return raw[key]
+
+    rule_id = need("id")
+    if Path(path).stem != rule_id:
+        raise RuleError(f"{path}: id: '{rule_id}' does not match the file name")
+    try:
+        severity = Severity(need("severity"))
+    except ValueError:
+        raise RuleError(f"{path}: severity: '{raw['severity']}' is not a severity") from None
+    soc2 = need("soc2")
+    criteria = Criteria(tuple(soc2.get("primary", ())), tuple(soc2.get("secondary", ())))
+    known = criteria_titles()
+    for criterion in criteria.all:
+        if criterion not in known:
+            raise RuleError(f"{path}: soc2: '{criterion}' is not a SOC 2 criterion id")
+    params = raw.get("params") or {}
+    target = _target(need("target"), params, path)
+    condition = _substitute(need("assert"), params, path)
+    try:
+        check(condition)
+    except ConditionError as exc:
+        raise RuleError(f"{path}: {exc}") from None
+    return Rule(
+        id=rule_id, title=need("title"), severity=severity, soc2=criteria,
+        tags=tuple(need("tags")), precision=need("precision"), target=target,
+        condition=condition, message=need("message"), source=str(path),
+        description=raw.get("description", ""), remediation=raw.get("remediation", ""),
+        limitations=raw.get("limitations", ""), references=tuple(raw.get("references", ())),
+        help_uri=raw.get("help_uri", ""), report_at=raw.get("report_at"),
+        catalogue_id=raw.get("catalogue_id"), aliases=tuple(raw.get("aliases", ())),
+        enabled=raw.get("enabled", True),
+    )
+
+
+def _target(raw: dict, params: dict, path: Path) -> Target:
+    if raw.get("scope") == "repository":
+        return Target("repository", "repository", ("repository",), None, "repository", raw["file"])
+    types = raw.get("type", ())
+    where = _substitute(raw["where"], params, path) if "where" in raw else None
+    if where is not None:
+        try:
+            check(where, "target.where")
+        except ConditionError as exc:
+            raise RuleError(f"{path}: {exc}") from None
+    return Target(raw["framework"], raw["kind"],
+                  (types,) if isinstance(types, str) else tuple(types), where)
+
+
+def _substitute(value: Any, params: dict, path: Path) -> Any:
+    """Replace "$params.name" strings with the rule's parameter values."""
+    if isinstance(value, str) and value.startswith("$params."):
+        name = value[len("$params."):]
+        if name not in params:
+            raise RuleError(f"{path}: params.{name}: used in a condition but not defined")
+        return params[name]
+    if isinstance(value, dict):
+        return {k: _substitute(v, params, path) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, params, path) for v in value]
+    return value
+
+
+def select(rules: Iterable[Rule], criteria: Sequence[str] = (), tags: Sequence[str] = (),
+           only_enabled: bool = True) -> list[Rule]:
+    """Rules evidencing any of `criteria` (primary or secondary) and carrying any of `tags`."""
+    chosen = []
+    for rule in rules:
+        if only_enabled and not rule.enabled:
+            continue
+        if criteria and not set(criteria) & set(rule.soc2.all):
+            continue
+        if tags and not set(tags) & set(rule.tags):
+            continue
+        chosen.append(rule)
+    return chosen

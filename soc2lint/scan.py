@@ -1,0 +1,87 @@
+"""The pipeline: discovered sources -> entities -> findings, with notifications for bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import engine
+from .discovery import Discovery, Source
+from .model import Entity, Notification, Rule, ScanResult, Span
+from .parsers import ParseError
+
+CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+
+
+def parse_source(source: Source) -> tuple[list[Entity], list[Notification], str | None]:
+    """Entities of one source, notifications about it, and the framework it was read as."""
+    if source.kind == "tfvars":
+        return [], [], "terraform"
+    if source.kind in ("terraform", "terraform-json"):
+        from .parsers import terraform
+
+        try:
+            return terraform.parse(source.path, source.text), [], "terraform"
+        except ParseError as exc:
+            return [], [Notification(source.path, exc.message, "error", exc.line)], "terraform"
+    return _parse_yaml(source)
+
+
+def _parse_yaml(source: Source) -> tuple[list[Entity], list[Notification], str | None]:
+    import yaml
+
+    from .parsers import github_actions, kubernetes
+    from .parsers.yamlspans import AliasBombError, load_documents
+
+    try:
+        docs, warnings = load_documents(source.text)
+    except AliasBombError as exc:
+        return [], [Notification(source.path, str(exc))], None
+    except (yaml.YAMLError, RecursionError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        hint = "; it looks like a template" if "{{" in source.text else ""
+        return [], [Notification(source.path, f"invalid YAML: {problem}{hint}", "error",
+                                 mark.line + 1 if mark else None)], None
+    notes = [Notification(source.path, w, "warning") for w in warnings]
+    if source.workflow_dir or any(github_actions.is_workflow(d.data) for d in docs) or (
+            source.action_file and any(github_actions.is_action(d.data) for d in docs)):
+        return github_actions.parse(source.path, docs), notes, "github-actions"
+    if any(kubernetes.is_manifest(d.data) for d in docs):
+        return kubernetes.parse(source.path, docs), notes, "kubernetes"
+    return [], notes, None
+
+
+def repository_entity(display: str, root: Path) -> Entity:
+    """The scanned directory as a whole, for repository-scope rules."""
+    data: dict = {}
+    for location in CODEOWNERS_LOCATIONS:
+        if (root / location).is_file():
+            data["codeowners_file"] = location
+            break
+    return Entity("repository", "repository", "repository", f"repository:{display}", display,
+                  Span(1), data, label=f"repository '{display}'")
+
+
+def scan(found: Discovery, rules: Sequence[Rule]) -> ScanResult:
+    entities: list[Entity] = []
+    notifications = list(found.notifications)
+    files: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    frameworks: set[str] = set()
+    for source in found.sources:
+        parsed, notes, framework = parse_source(source)
+        notifications.extend(notes)
+        if framework is None and not any(n.is_error for n in notes):
+            skipped.append((source.path, "not a Kubernetes manifest or GitHub Actions file"))
+            continue
+        files.append(source.path)
+        if framework:
+            frameworks.add(framework)
+        entities.extend(parsed)
+    for display, root in found.roots:
+        entities.append(repository_entity(display, root))
+    findings = engine.run(rules, entities)
+    notifications.sort(key=lambda n: (n.path, n.line or 0, n.message))
+    return ScanResult(tuple(rules), tuple(findings), tuple(notifications), tuple(sorted(files)),
+                      tuple(sorted(skipped)), tuple(sorted(frameworks)))

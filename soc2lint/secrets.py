@@ -1,0 +1,69 @@
+"""Detects literal credentials in parsed data; only redacted descriptions ever leave this module."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
+    ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})")),
+    ("private key", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
+    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("Stripe secret key", re.compile(r"\b[rs]k_live_[A-Za-z0-9]{20,}")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+)
+
+_SECRET_NAME = re.compile(
+    r"(?:^|[_\-.])(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|"
+    r"secret[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token|credentials?)(?:$|[_\-.])",
+    re.I,
+)
+# Names that hold metadata about a secret rather than the secret itself.
+_NOT_SECRET_NAME = re.compile(
+    r"(?:_|-|\.)(?:arn|id|ids|name|names|length|ttl|version|versions|file|path|ref|type|"
+    r"policy|rotation|enabled|required|count|min|max|reset|age|prevention|hash|algorithm|"
+    r"expiration|expiry|url|uri|endpoint|key_id|wo_version|key_vault_id|secret_id)$"
+    r"|^(?:kms_key|key_name|token_type|secret_name|password_policy)$",
+    re.I,
+)
+_PLACEHOLDER = re.compile(r"^\s*$|^\$\{|^\$\(|^<.*>$|^\{\{.*\}\}$|^\*+$|^(?:x+|null|none|changeme-in-ci)$", re.I)
+
+
+@dataclass(frozen=True)
+class SecretHit:
+    path: tuple
+    kind: str
+    redacted: str
+
+    def as_data(self) -> dict:
+        return {"path": ".".join(str(p) for p in self.path), "kind": self.kind,
+                "redacted": self.redacted}
+
+
+def shape_of(value: str) -> tuple[str, str] | None:
+    """(kind, redacted) when the value has a known credential shape."""
+    for kind, pattern in _SHAPES:
+        match = pattern.search(value)
+        if match:
+            return kind, f"{kind} {match.group(0)[:4]}…"
+    return None
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET_NAME.search(name)
+
+
+def find_secrets(pairs: Iterable[tuple[tuple, str, object]]) -> list[SecretHit]:
+    """Scan (path, key name, value) triples; literal strings only."""
+    hits: list[SecretHit] = []
+    for path, name, value in pairs:
+        if not isinstance(value, str) or not value.strip():
+            continue
+        shape = shape_of(value)
+        if shape:
+            hits.append(SecretHit(path, shape[0], shape[1]))
+        elif is_secret_name(name) and len(value) >= 4 and not _PLACEHOLDER.search(value):
+            hits.append(SecretHit(path, f"literal {name}", f"literal value of '{name}' (redacted)"))
+    return hits
