@@ -70,11 +70,11 @@ def resolve(root: Any, path: str) -> list[tuple[tuple, Any]]:
                 _step_key(nxt, where, value, segment[1])
             elif segment[0] == "all":
                 if isinstance(value, list):
-                    nxt.extend((where + (i,), item) for i, item in enumerate(value))
+                    nxt.extend(((*where, i), item) for i, item in enumerate(value))
                 elif isinstance(value, dict):
-                    nxt.extend((where + (k,), item) for k, item in value.items())
+                    nxt.extend(((*where, k), item) for k, item in value.items())
             elif isinstance(value, list) and -len(value) <= segment[1] < len(value):
-                nxt.append((where + (segment[1],), value[segment[1]]))
+                nxt.append(((*where, segment[1]), value[segment[1]]))
             if len(nxt) > MAX_VALUES:
                 return [(where, Unknown(f"more than {MAX_VALUES} values at '{path}'"))]
         current = nxt
@@ -84,13 +84,13 @@ def resolve(root: Any, path: str) -> list[tuple[tuple, Any]]:
 def _step_key(out: list, where: tuple, value: Any, key: str) -> None:
     if isinstance(value, dict):
         if key in value:
-            out.append((where + (key,), value[key]))
+            out.append(((*where, key), value[key]))
     elif isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, Unknown):
-                out.append((where + (index,), item))
+                out.append(((*where, index), item))
             elif isinstance(item, dict) and key in item:
-                out.append((where + (index, key), item[key]))
+                out.append(((*where, index, key), item[key]))
 
 
 # -- operators ---------------------------------------------------------------------------
@@ -229,7 +229,7 @@ def _items(root: Any, path: str) -> list[tuple[tuple, Any]]:
     items: list[tuple[tuple, Any]] = []
     for where, value in resolve(root, path):
         if isinstance(value, list):
-            items.extend((where + (i,), v) for i, v in enumerate(value) if v is not None)
+            items.extend(((*where, i), v) for i, v in enumerate(value) if v is not None)
         else:
             items.append((where, value))
     return items

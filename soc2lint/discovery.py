@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,9 +65,12 @@ class Namer:
             self._roots[directory] = found
         return self._roots[directory]
 
-    def name(self, path: Path) -> str:
+    def name(self, path: Path, follow: bool = True) -> str:
+        """Display name; with follow=False a symbolic link keeps its own name."""
+        if not follow:
+            return posixpath.join(self.name(path.parent), path.name).removeprefix("./")
         resolved = path.resolve()
-        root = self.repo_root(resolved.parent) or self.cwd
+        root = self.repo_root(resolved if resolved.is_dir() else resolved.parent) or self.cwd
         try:
             return resolved.relative_to(root).as_posix()
         except ValueError:
@@ -83,7 +87,7 @@ def discover(paths: list[str], stdin_text: str | None = None,
             continue
         path = Path(raw)
         if path.is_dir():
-            result.roots.append((namer.name(path) if path.resolve() != namer.cwd else ".", path))
+            result.roots.append((namer.name(path), path))
             for file_path in _walk(path, result.notifications, namer):
                 _add(file_path, result, namer, explicit=False)
         elif path.exists() or path.is_symlink():
@@ -129,13 +133,13 @@ def _walk(root: Path, notes: list[Notification], namer: Namer) -> Iterator[Path]
                     continue
                 if entry.is_symlink():
                     target = entry_path.resolve()
-                    if target == real_root or real_root in target.parents and (
-                            target in visited or target in entry_path.parents):
-                        notes.append(Notification(namer.name(entry_path),
+                    if target == real_root or (real_root in target.parents and (
+                            target in visited or target in entry_path.parents)):
+                        notes.append(Notification(namer.name(entry_path, follow=False),
                                                   "symbolic link loop not followed", "warning"))
                         continue
                     if real_root not in target.parents:
-                        notes.append(Notification(namer.name(entry_path), "symbolic link to a "
+                        notes.append(Notification(namer.name(entry_path, follow=False), "symbolic link to a "
                                                   "directory outside the scan not followed",
                                                   "note"))
                         continue
@@ -146,7 +150,7 @@ def _walk(root: Path, notes: list[Notification], namer: Namer) -> Iterator[Path]
 
 
 def _add(path: Path, result: Discovery, namer: Namer, explicit: bool) -> None:
-    name = namer.name(path) if not path.is_symlink() or path.exists() else path.as_posix()
+    name = namer.name(path, follow=path.exists())
     kind = kind_of(path.name)
     if kind is None:
         if explicit:

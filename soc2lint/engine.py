@@ -76,7 +76,7 @@ def _span_at(entity: Entity, report_at: str) -> Span | None:
         for where, value in resolve(entity.data, _join(segments[:length])):
             span = entity.locator.span(where)
             if span is None and isinstance(value, list) and value:
-                span = entity.locator.span(where + (0,))
+                span = entity.locator.span((*where, 0))
             if span:
                 return span
     return None

@@ -28,7 +28,9 @@ _NOT_SECRET_NAME = re.compile(
     r"|^(?:kms_key|key_name|token_type|secret_name|password_policy)$",
     re.I,
 )
-_PLACEHOLDER = re.compile(r"^\s*$|^\$\{|^\$\(|^<.*>$|^\{\{.*\}\}$|^\*+$|^(?:x+|null|none|changeme-in-ci)$", re.I)
+_PLACEHOLDER = re.compile(
+    r"^\s*$|^\$\{|^\$\(|^<.*>$|^\{\{.*\}\}$|^\*+$|^(?:x+|null|none|changeme-in-ci)$", re.I
+)
 
 
 @dataclass(frozen=True)

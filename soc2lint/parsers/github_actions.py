@@ -78,7 +78,7 @@ def _workflow(path: str, wf: dict) -> list[Entity]:
         data = dict(job, triggers=events)
         extra: dict = {("triggers",): ("on",)}
         if "permissions" in job:
-            source, perms, origin = "job", job["permissions"], job_path + ("permissions",)
+            source, perms, origin = "job", job["permissions"], (*job_path, "permissions")
         elif "permissions" in wf:
             source, perms, origin = "workflow", wf["permissions"], ("permissions",)
         else:
@@ -89,7 +89,7 @@ def _workflow(path: str, wf: dict) -> list[Entity]:
             extra[(key,)] = origin
         if isinstance(job.get("uses"), str):
             data["uses_ref"] = parse_uses(job["uses"])
-            extra[("uses_ref",)] = job_path + ("uses",)
+            extra[("uses_ref",)] = (*job_path, "uses")
         label = f"job '{job_id}'"
         locator = YamlLocator(wf, job_path, extra)
         entities.append(Entity(FRAMEWORK, "job", "job", f"jobs.{job_id}", path,
@@ -118,12 +118,12 @@ def _steps(path, root, job_path, steps, events, job_id, job_label, taint, compos
     for index, step in enumerate(steps):
         if not isinstance(step, dict):
             continue
-        step_path = job_path + ("steps", index)
+        step_path = (*job_path, "steps", index)
         data = dict(step, triggers=events, job_id=job_id)
         extra: dict = {}
         if isinstance(step.get("uses"), str):
             data["uses_ref"] = parse_uses(step["uses"])
-            extra[("uses_ref",)] = step_path + ("uses",)
+            extra[("uses_ref",)] = (*step_path, "uses")
         step_taint = _tainted_env(step.get("env"), frozenset(tainted))
         texts = []
         if isinstance(step.get("run"), str):

@@ -50,7 +50,7 @@ def _manifests(data: Any, base: tuple) -> Iterator[tuple[tuple, dict]]:
     items = data.get("items")
     if data["kind"].endswith("List") and isinstance(items, list):
         for index, item in enumerate(items):
-            yield from _manifests(item, base + ("items", index))
+            yield from _manifests(item, (*base, "items", index))
         return
     yield base, data
 
@@ -81,7 +81,7 @@ def _manifest_entities(path: str, root: Any, base: tuple, doc: dict, seen: set) 
         pod_base = base + spec_path
         pod_data = dict(pod)
         pod_data["workload_metadata"] = meta
-        extra = {("workload_metadata",): base + ("metadata",)}
+        extra = {("workload_metadata",): (*base, "metadata")}
         entities.append(Entity(FRAMEWORK, "pod", kind, f"{address}/pod", path,
                                YamlLocator(root, pod_base).span(()) or span, pod_data,
                                YamlLocator(root, pod_base, extra), label))
@@ -99,17 +99,17 @@ def _containers(path, root, pod_base: tuple, pod: dict, kind: str, address: str,
             if not isinstance(container, dict):
                 continue
             cname = str(container.get("name", index))
-            cbase = pod_base + (list_name, index)
+            cbase = (*pod_base, list_name, index)
             own = container.get("securityContext")
             own = own if isinstance(own, dict) else {}
             effective, origins = {}, {}
             for field_name in INHERITED_SECURITY_FIELDS:
                 if field_name in pod_context:
                     effective[field_name] = pod_context[field_name]
-                    origins[field_name] = pod_base + ("securityContext", field_name)
+                    origins[field_name] = (*pod_base, "securityContext", field_name)
             for field_name, value in own.items():
                 effective[field_name] = value
-                origins[field_name] = cbase + ("securityContext", field_name)
+                origins[field_name] = (*cbase, "securityContext", field_name)
             data = dict(container)
             data["container_type"] = list_name
             data["effective_security_context"] = effective
@@ -117,7 +117,7 @@ def _containers(path, root, pod_base: tuple, pod: dict, kind: str, address: str,
             data["hardcoded_secrets"] = [hit.as_data() for hit in hits]
             extra: dict = {("effective_security_context", k): v for k, v in origins.items()}
             extra[("effective_security_context",)] = (
-                cbase + ("securityContext",) if own else pod_base + ("securityContext",)
+                (*cbase, "securityContext") if own else (*pod_base, "securityContext")
             )
             extra.update({("hardcoded_secrets", i): cbase + hit.path for i, hit in enumerate(hits)})
             locator = YamlLocator(root, cbase, extra)

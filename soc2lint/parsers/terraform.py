@@ -29,10 +29,7 @@ class Block:
 
 def parse(path: str, text: str) -> list[Entity]:
     """Entities for one Terraform file; raises ParseError with a line when it is malformed."""
-    if path.endswith(".json"):
-        blocks = list(_json_blocks(path, text))
-    else:
-        blocks = list(_hcl_blocks(text))
+    blocks = list(_json_blocks(path, text)) if path.endswith(".json") else list(_hcl_blocks(text))
     return [entity for block in blocks for entity in _entities(path, block)]
 
 
@@ -91,25 +88,25 @@ def _fill_body(body, evaluator: Evaluator, data: dict, spans: dict, prefix: tupl
             name = str(node.children[0].children[0])
             expression = node.children[-1]
             data[name] = evaluator.value(expression)
-            spans[prefix + (name,)] = _span_of(node)
-            _record_value_spans(expression, evaluator, spans, prefix + (name,))
+            spans[(*prefix, name)] = _span_of(node)
+            _record_value_spans(expression, evaluator, spans, (*prefix, name))
         elif kind == "block":
             name = str(node.children[0].children[0])
             labels = [c for c in node.children[1:-1] if getattr(c, "data", None) == "string"]
             if name == "dynamic" and labels:
                 target = str(evaluator.value(labels[0]))
                 items = data.setdefault(target, [])
-                spans.setdefault(prefix + (target,), _span_of(node))
-                spans[prefix + (target, len(items))] = _span_of(node)
+                spans.setdefault((*prefix, target), _span_of(node))
+                spans[(*prefix, target, len(items))] = _span_of(node)
                 items.append(Unknown(f"dynamic \"{target}\" block"))
                 continue
             items = data.setdefault(name, [])
             if not isinstance(items, list):
                 continue
             child: dict[str, Any] = {}
-            spans.setdefault(prefix + (name,), _span_of(node))
-            spans[prefix + (name, len(items))] = _span_of(node)
-            _fill_body(node.children[-1], evaluator, child, spans, prefix + (name, len(items)))
+            spans.setdefault((*prefix, name), _span_of(node))
+            spans[(*prefix, name, len(items))] = _span_of(node)
+            _fill_body(node.children[-1], evaluator, child, spans, (*prefix, name, len(items)))
             items.append(child)
 
 
@@ -123,12 +120,12 @@ def _record_value_spans(expression, evaluator: Evaluator, spans: dict, prefix: t
             if getattr(elem, "data", None) == "object_elem":
                 key = evaluator.object_key(elem.children[0])
                 if not isinstance(key, Unknown):
-                    spans[prefix + (str(key),)] = _span_of(elem)
-                    _record_value_spans(elem.children[-1], evaluator, spans, prefix + (str(key),))
+                    spans[(*prefix, str(key))] = _span_of(elem)
+                    _record_value_spans(elem.children[-1], evaluator, spans, (*prefix, str(key)))
     elif getattr(node, "data", None) == "tuple":
         items = [c for c in node.children if getattr(c, "data", None) != "new_line_or_comment"]
         for index, item in enumerate(items):
-            spans[prefix + (index,)] = _span_of(item)
+            spans[(*prefix, index)] = _span_of(item)
 
 
 # -- JSON syntax ---------------------------------------------------------------------------
@@ -164,11 +161,11 @@ def _json_labelled(content: Any, depth: int, where: tuple):
         return
     if isinstance(content, list):
         for index, item in enumerate(content):
-            yield from _json_labelled(item, depth, where + (index,))
+            yield from _json_labelled(item, depth, (*where, index))
         return
     if isinstance(content, dict):
         for label, inner in content.items():
-            for labels, body, inner_where in _json_labelled(inner, depth - 1, where + (label,)):
+            for labels, body, inner_where in _json_labelled(inner, depth - 1, (*where, label)):
                 yield [label, *labels], body, inner_where
 
 
@@ -222,10 +219,10 @@ def _has_no_instances(data: dict) -> bool:
 def _string_leaves(data: Any, prefix: tuple = (), name: str = "") -> Iterator[tuple]:
     if isinstance(data, dict):
         for key, value in data.items():
-            yield from _string_leaves(value, prefix + (key,), str(key))
+            yield from _string_leaves(value, (*prefix, key), str(key))
     elif isinstance(data, list):
         for index, value in enumerate(data):
-            yield from _string_leaves(value, prefix + (index,), name)
+            yield from _string_leaves(value, (*prefix, index), name)
     elif isinstance(data, str):
         yield prefix, name, data
 

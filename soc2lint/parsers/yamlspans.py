@@ -21,7 +21,7 @@ MAX_EXPANDED_NODES = 1_000_000
 class YDict(dict):
     """A mapping that remembers where each key and value stood."""
 
-    __slots__ = ("key_spans", "value_spans", "span")
+    __slots__ = ("key_spans", "span", "value_spans")
 
 
 class YList(list):
@@ -218,4 +218,4 @@ def walk_once(data: object, limit: int = 200_000) -> Iterator[tuple[tuple, objec
                 continue
             seen.add(id(value))
             items = value.items() if isinstance(value, dict) else enumerate(value)
-            stack.extend((path + (k,), v) for k, v in reversed(list(items)))
+            stack.extend(((*path, k), v) for k, v in reversed(list(items)))

@@ -164,10 +164,10 @@ def serialise(value: Any) -> Any:
             if item is None:
                 continue
             default = field.default
-            if field.name in _SENTINEL_FIELDS and (
-                    isinstance(default, attr.Factory) or item == default):
-                if not (isinstance(default, attr.Factory) and item):
-                    continue
+            if isinstance(default, attr.Factory):
+                default = default.factory()
+            if field.name in _SENTINEL_FIELDS and item == default:
+                continue
             out[field.metadata["schema_property_name"]] = serialise(item)
         return out
     if isinstance(value, dict):

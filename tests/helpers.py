@@ -1,0 +1,64 @@
+"""Small helpers: run the CLI in-process, write files into a temporary tree."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from soc2lint.cli import main
+
+BUCKET_TF = '''\
+resource "aws_db_instance" "orders" {
+  engine            = "postgres"
+  instance_class    = "db.t3.micro"
+  storage_encrypted = false
+}
+
+resource "aws_db_instance" "billing" {
+  engine            = "postgres"
+  storage_encrypted = var.encrypt_billing
+}
+'''
+
+CLEAN_TF = '''\
+resource "aws_db_instance" "ok" {
+  engine            = "postgres"
+  storage_encrypted = true
+}
+'''
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def run_cli(args: list[str], cwd: Path | None = None, stdin: str | None = None):
+    """Invoke `soc2lint` in-process; returns click's Result (exit_code, stdout, stderr)."""
+    runner = CliRunner()
+    if cwd is None:
+        return runner.invoke(main, args, input=stdin, catch_exceptions=False)
+    import os
+
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return runner.invoke(main, args, input=stdin, catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def scan_json(args: list[str], cwd: Path | None = None) -> dict:
+    result = run_cli(["scan", *args, "--format", "json"], cwd)
+    assert result.exit_code in (0, 1, 3), result.output
+    return json.loads(result.stdout)
+
+
+def git_init(root: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
