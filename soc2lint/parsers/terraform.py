@@ -43,7 +43,9 @@ def _hcl_blocks(text: str) -> Iterator[Block]:
     try:
         tree = hcl2.parses(text)
     except UnexpectedInput as exc:
-        raise ParseError(_lark_message(exc), getattr(exc, "line", None)) from None
+        token = getattr(exc, "token", None)
+        line = getattr(token, "line", None) or getattr(exc, "line", None)
+        raise ParseError(_lark_message(exc), line if line and line > 0 else None) from None
     except (LarkError, RecursionError) as exc:
         raise ParseError(f"cannot parse HCL: {type(exc).__name__}") from None
     evaluator = Evaluator(text)
