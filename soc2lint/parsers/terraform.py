@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from platformdirs import user_cache_dir
 
 from ..evaluate import Evaluator, json_value
 from ..model import DictLocator, Entity, Span, Unknown
@@ -34,14 +39,33 @@ def parse(path: str, text: str) -> list[Entity]:
 
 
 # -- native syntax -------------------------------------------------------------------------
-def _hcl_blocks(text: str) -> Iterator[Block]:
+@functools.lru_cache(maxsize=1)
+def _hcl_parser():
+    """python-hcl2's grammar with the LALR tables cached in the user cache directory.
+
+    Building the tables takes seconds; the cache file is keyed by the grammar and options
+    (Lark checks its hash on load, so it is never stale) and is safe to delete.
+    """
     import hcl2
+    import lark
+
+    cache_dir = Path(os.environ.get("SOC2LINT_CACHE_DIR") or user_cache_dir("soc2lint"))
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        cache: str | bool = str(cache_dir / f"hcl2-{hcl2.__version__}-lark-{lark.__version__}.grammar")
+    except OSError:
+        cache = False
+    return lark.Lark.open("hcl2.lark", rel_to=hcl2.__file__, parser="lalr", cache=cache,
+                          propagate_positions=True, maybe_placeholders=False)
+
+
+def _hcl_blocks(text: str) -> Iterator[Block]:
     from lark.exceptions import LarkError, UnexpectedInput
 
     if not text.endswith("\n"):
         text += "\n"
     try:
-        tree = hcl2.parses(text)
+        tree = _hcl_parser().parse(text)
     except UnexpectedInput as exc:
         token = getattr(exc, "token", None)
         line = getattr(token, "line", None) or getattr(exc, "line", None)
