@@ -28,6 +28,7 @@ class Context:
 
     unresolved: list[str] = field(default_factory=list)
     culprits: list[tuple] = field(default_factory=list)
+    undecided: list[tuple] = field(default_factory=list)
 
     def unknown(self, value: Unknown) -> None:
         if value.reason not in self.unresolved:
@@ -215,13 +216,15 @@ def _quantified(cond: Mapping, root: Any, ctx: Context, prefix: tuple, negated: 
     for where, item in _items(root, cond["each" if every else "some"]):
         if isinstance(item, Unknown):
             ctx.unknown(item)
-            results.append(None)
-            continue
-        value = evaluate(cond["assert"], item, ctx, prefix + where, negated)
+            value: Truth = None
+        else:
+            value = evaluate(cond["assert"], item, ctx, prefix + where, negated)
         results.append(value)
         # The item that decides the outcome against the rule is the one to point at.
         if (every and not negated and value is False) or (not every and negated and value):
             ctx.culprits.append(prefix + where)
+        elif value is None:
+            ctx.undecided.append(prefix + where)
     return _and(results) if every else _or(results)
 
 

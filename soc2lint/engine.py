@@ -51,7 +51,12 @@ def evaluate_rule(rule: Rule, entity: Entity) -> Finding | None:
         entity = dataclasses.replace(
             entity, path=posixpath.join(entity.path, rule.target.file) if entity.path not in (
                 "", ".") else rule.target.file, span=Span(1))
-    span = locate(rule, entity, ctx.culprits) if outcome is not Outcome.PASS else entity.span
+    if outcome is Outcome.FAIL:
+        span = locate(rule, entity, ctx.culprits)
+    elif outcome is Outcome.UNKNOWN:
+        span = locate(rule, entity, ctx.culprits + ctx.undecided)
+    else:
+        span = entity.span
     message = format_message(rule.message, entity) if outcome is not Outcome.PASS else rule.title
     unresolved = tuple(ctx.unresolved) if outcome is Outcome.UNKNOWN else ()
     return Finding(rule, entity, outcome, message, span, unresolved)

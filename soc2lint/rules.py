@@ -45,6 +45,8 @@ def load_rules(extra_dirs: Sequence[Path] = (), include_bundled: bool = True) ->
     for directory in extra_dirs:
         if not Path(directory).is_dir():
             raise RuleError(f"{directory}: rules directory not found")
+        if include_bundled and Path(directory).resolve() == bundled_rules_dir().resolve():
+            continue
         sources += [(p, True) for p in _rule_files(Path(directory))]
     for path, validate in sources:
         rule = load_rule_file(path, validate=validate)
@@ -88,7 +90,25 @@ def validate_rule_data(raw: dict, path: Path) -> None:
         raise RuleError(f"{path}: {where}: {error.message}")
 
 
+@functools.lru_cache(maxsize=1)
+def _known_keys() -> tuple[frozenset, frozenset]:
+    """Top-level and target keys the schema allows (a cheap check for unvalidated files)."""
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    target_keys = {k for option in schema["properties"]["target"]["oneOf"]
+                   for k in option["properties"]}
+    return frozenset(schema["properties"]), frozenset(target_keys)
+
+
 def build_rule(raw: dict, path: Path) -> Rule:
+    top_keys, target_keys = _known_keys()
+    for key in raw:
+        if key not in top_keys:
+            raise RuleError(f"{path}: {key}: not a rule key")
+    if isinstance(raw.get("target"), dict):
+        for key in raw["target"]:
+            if key not in target_keys:
+                raise RuleError(f"{path}: target.{key}: not a target key")
+
     def need(key: str) -> Any:
         if key not in raw:
             raise RuleError(f"{path}: {key}: missing required key")
