@@ -76,7 +76,7 @@ def scan(paths, formats, output, fail_on, criteria, tags, rules_dir, stdin_filen
 
     stdin_text = sys.stdin.read() if "-" in paths else None
     found = discover(list(paths) or ["."], stdin_text, stdin_filename)
-    result = run_scan(found, rules)
+    result = run_scan(found, rules, _progress if _interactive(found) else None)
     code = exit_code(result, fail_on)
     for fmt, destination in targets:
         use_color = color if color is not None else (destination is None and sys.stdout.isatty())
@@ -91,6 +91,17 @@ def scan(paths, formats, output, fail_on, criteria, tags, rules_dir, stdin_filen
                 click.echo(f"soc2lint: cannot write {destination}: {exc.strerror}", err=True)
                 sys.exit(EXIT_USAGE)
     sys.exit(code)
+
+
+def _interactive(found) -> bool:
+    return len(found.sources) >= 200 and sys.stderr.isatty()
+
+
+def _progress(sources):
+    """A progress bar on stderr for long scans on a terminal."""
+    with click.progressbar(sources, label="scanning", file=sys.stderr,
+                           item_show_func=lambda s: s.path[-40:] if s else "") as bar:
+        yield from bar
 
 
 def _targets(formats: tuple[str, ...], output: str | None) -> list[tuple[str, str | None]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from . import engine
@@ -63,13 +63,15 @@ def repository_entity(display: str, root: Path) -> Entity:
                   Span(1), data, label=f"repository '{display}'")
 
 
-def scan(found: Discovery, rules: Sequence[Rule]) -> ScanResult:
+def scan(found: Discovery, rules: Sequence[Rule],
+         progress: Callable[[Iterable[Source]], Iterable[Source]] | None = None) -> ScanResult:
+    """Parse every source, evaluate the rules; `progress` may wrap the source iteration."""
     entities: list[Entity] = []
     notifications = list(found.notifications)
     files: list[str] = []
     skipped: list[tuple[str, str]] = []
     frameworks: set[str] = set()
-    for source in found.sources:
+    for source in progress(found.sources) if progress else found.sources:
         parsed, notes, framework = parse_source(source)
         notifications.extend(notes)
         if framework is None and not any(n.is_error for n in notes):

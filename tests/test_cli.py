@@ -199,3 +199,27 @@ spec: {type: ClusterIP}
     priv = [r for r in data["results"] if r["rule_id"] == "k8s-no-privileged"
             and r["outcome"] == "fail"]
     assert [(r["file"], r["line"]) for r in priv] == [("web/templates/deployment.yaml", 12)]
+
+
+def test_unvalidated_rule_files_still_reject_unknown_keys(tmp_path):
+    from soc2lint.rules import RuleError, load_rule_file
+
+    path = tmp_path / "x-rule.yaml"
+    path.write_text("""\
+id: x-rule
+title: A rule of my own
+severity: low
+soc2: {primary: [CC6.1]}
+tags: [x-custom]
+precision: high
+target: {framework: terraform, kind: resource, type: aws_instance}
+where: {path: ami, exists: true}
+assert: {path: monitoring, equals: true}
+message: "Instance '{name}' is not monitored"
+""")
+    try:
+        load_rule_file(path, validate=False)
+    except RuleError as exc:
+        assert "x-rule.yaml: where: not a rule key" in str(exc)
+    else:
+        raise AssertionError("an unknown key must be rejected")
