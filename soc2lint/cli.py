@@ -18,7 +18,7 @@ def _split_csv(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
-def _load_rules(rules_dirs: tuple[str, ...], criteria=(), tags=()):
+def _load_rules(rules_dirs: tuple[str, ...], criteria=(), tags=(), only=()):
     from .rules import RuleError, load_rules, select
 
     try:
@@ -26,6 +26,16 @@ def _load_rules(rules_dirs: tuple[str, ...], criteria=(), tags=()):
     except RuleError as exc:
         click.echo(f"soc2lint: rule error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    wanted = _split_csv(only)
+    if wanted:
+        named = {name: r for r in rules for name in (r.id, *r.aliases)}
+        missing = [w for w in wanted if w not in named]
+        if missing:
+            click.echo(f"soc2lint: no rule {', '.join(missing)}; `soc2lint rules` lists them",
+                       err=True)
+            sys.exit(EXIT_USAGE)
+        rules = list({named[w].id: named[w] for w in wanted}.values())
+        return select(rules, _split_csv(criteria), _split_csv(tags), only_enabled=False)
     return select(rules, _split_csv(criteria), _split_csv(tags))
 
 
@@ -60,16 +70,18 @@ def main() -> None:
 @click.option("--tags", multiple=True, help="Only rules with these themes (encryption-at-rest,...).")
 @click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
               help="Extra directory of rule files (repeatable).")
+@click.option("--rule", "only_rules", multiple=True,
+              help="Run only these rules (ids or aliases), including ones disabled by default.")
 @click.option("--stdin-filename", help="File name for a YAML stream read from '-'.")
 @click.option("--sarif-include-unknown", is_flag=True,
               help="Put undecided results in SARIF under '<rule>/unresolved' (no severity).")
 @click.option("--category", help="SARIF automationDetails.id (default 'soc2lint/').")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a tty).")
-def scan(paths, formats, output, fail_on, criteria, tags, rules_dir, stdin_filename,
+def scan(paths, formats, output, fail_on, criteria, tags, rules_dir, only_rules, stdin_filename,
          sarif_include_unknown, category, color) -> None:
     """Scan files and directories (default: the current directory); '-' reads YAML from stdin."""
     targets = _targets(formats or ("text",), output)
-    rules = _load_rules(rules_dir, criteria, tags)
+    rules = _load_rules(rules_dir, criteria, tags, only_rules)
     from .discovery import discover
     from .report import render
     from .scan import scan as run_scan

@@ -160,6 +160,22 @@ def _length(value: Any) -> int | None:
     return len(value) if isinstance(value, list | dict | str) else None
 
 
+def _is_empty(value: Any) -> Truth:
+    """A list holding only UNKNOWN items (a `dynamic` block) may be empty or not."""
+    if isinstance(value, list) and value and all(isinstance(v, Unknown) for v in value):
+        return None
+    return _length(value) == 0
+
+
+def _length_gte(value: Any, n: Any) -> Truth:
+    if isinstance(value, list):
+        known = sum(1 for v in value if not isinstance(v, Unknown))
+        if known >= n:
+            return True
+        return None if known < len(value) else False
+    return (_length(value) or 0) >= n
+
+
 OPERATORS: dict[str, Callable[[Any, Any], Truth]] = {
     "equals": loose_equal,
     "not_equals": lambda v, x: not loose_equal(v, x),
@@ -173,7 +189,7 @@ OPERATORS: dict[str, Callable[[Any, Any], Truth]] = {
     "lt": _compare(lambda a, b: a < b),
     "contains": _contains,
     "not_contains": lambda v, x: _not(_contains(v, x)),
-    "length_gte": lambda v, n: (_length(v) or 0) >= n,
+    "length_gte": _length_gte,
 }
 LEAF_KEYS = {"path", "default", "exists", "empty", *OPERATORS}
 COMBINATORS = {"all", "any", "not", "each", "some"}
@@ -248,7 +264,7 @@ def _leaf(cond: Mapping, root: Any, ctx: Context) -> Truth:
         present: Truth = True if known else (None if unknowns else False)
         result = present if cond["exists"] else _not(present)
     elif "empty" in cond:
-        empties = [_length(v) == 0 for v in known]
+        empties = [_is_empty(v) for v in known]
         is_empty: Truth = _and([*empties, *([None] * len(unknowns))]) if found else True
         result = is_empty if cond["empty"] else _not(is_empty)
     else:

@@ -33,6 +33,7 @@ class Discovery:
     sources: list[Source] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     roots: list[tuple[str, Path]] = field(default_factory=list)  # scanned directories
+    seen: set[Path] = field(default_factory=set)  # files already added, by real path
 
 
 def kind_of(name: str) -> str | None:
@@ -87,6 +88,8 @@ def discover(paths: list[str], stdin_text: str | None = None,
             continue
         path = Path(raw)
         if path.is_dir():
+            if any(root.resolve() == path.resolve() for _, root in result.roots):
+                continue
             result.roots.append((namer.name(path), path))
             for file_path in _walk(path, result.notifications, namer):
                 _add(file_path, result, namer, explicit=False)
@@ -150,6 +153,13 @@ def _walk(root: Path, notes: list[Notification], namer: Namer) -> Iterator[Path]
 
 
 def _add(path: Path, result: Discovery, namer: Namer, explicit: bool) -> None:
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop: read_text reports it below
+        real = path.absolute()
+    if real in result.seen:
+        return
+    result.seen.add(real)
     name = namer.name(path, follow=path.exists())
     kind = kind_of(path.name)
     if kind is None:

@@ -64,8 +64,8 @@ def evaluate_rule(rule: Rule, entity: Entity) -> Finding | None:
 
 def locate(rule: Rule, entity: Entity, culprits: Sequence[tuple]) -> Span:
     """Where a finding points: `report_at`, its nearest present parent, a culprit, the block."""
-    if rule.report_at:
-        span = _span_at(entity, rule.report_at)
+    for report_at in rule.report_at:
+        span = _span_at(entity, report_at)
         if span:
             return span
     for path in culprits:

@@ -147,7 +147,7 @@ class Rule:
     limitations: str = ""
     references: tuple[str, ...] = ()
     help_uri: str = ""
-    report_at: str | None = None
+    report_at: tuple[str, ...] = ()
     catalogue_id: str | None = None
     aliases: tuple[str, ...] = ()
     enabled: bool = True

@@ -140,10 +140,16 @@ def build_rule(raw: dict, path: Path) -> Rule:
         condition=condition, message=need("message"), source=str(path),
         description=raw.get("description", ""), remediation=raw.get("remediation", ""),
         limitations=raw.get("limitations", ""), references=tuple(raw.get("references", ())),
-        help_uri=raw.get("help_uri", ""), report_at=raw.get("report_at"),
+        help_uri=raw.get("help_uri", ""), report_at=_report_at(raw.get("report_at")),
         catalogue_id=raw.get("catalogue_id"), aliases=tuple(raw.get("aliases", ())),
         enabled=raw.get("enabled", True),
     )
+
+
+def _report_at(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def _target(raw: dict, params: dict, path: Path) -> Target:

@@ -223,3 +223,18 @@ message: "Instance '{name}' is not monitored"
         assert "x-rule.yaml: where: not a rule key" in str(exc)
     else:
         raise AssertionError("an unknown key must be rejected")
+
+
+def test_a_file_reached_twice_is_scanned_once(tmp_path):
+    write(tmp_path, {"infra/db.tf": BUCKET_TF})
+    data = json.loads(run_cli(["scan", "infra", "infra/db.tf", ".", "-f", "json"], tmp_path).stdout)
+    assert data["files"] == ["infra/db.tf"]
+    rds = [r for r in data["results"] if r["rule_id"] == "aws-rds-storage-encrypted"]
+    assert len(rds) == 2
+
+
+def test_rule_option_runs_named_rules_even_when_disabled(tmp_path, all_rules):
+    disabled = next(r for r in all_rules if not r.enabled)
+    data = json.loads(run_cli(["scan", ".", "-f", "json", "--rule", disabled.id], tmp_path).stdout)
+    assert [r["id"] for r in data["rules"]] == [disabled.id]
+    assert run_cli(["scan", ".", "--rule", "no-such-rule"], tmp_path).exit_code == 2

@@ -248,8 +248,11 @@ def test_allowlist_judges_contexts():
     ({"path": "n", "gte": 90}, True),
     ({"each": "items", "assert": {"path": "x", "gt": 0}}, None),
     ({"some": "items", "assert": {"path": "x", "gt": 1}}, True),
+    ({"path": "dyn", "empty": True}, None),
+    ({"path": "dyn", "length_gte": 1}, None),
+    ({"path": "items", "length_gte": 1}, True),
 ])
 def test_kleene_logic(cond, expected):
     data = {"a": 1, "u": Unknown("var.u"), "s": "true", "n": "90",
-            "items": [{"x": 2}, {"x": Unknown("var.x")}]}
+            "items": [{"x": 2}, {"x": Unknown("var.x")}], "dyn": [Unknown("dynamic block")]}
     assert evaluate(cond, data, Context()) is expected
