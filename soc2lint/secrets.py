@@ -53,8 +53,13 @@ def shape_of(value: str) -> tuple[str, str] | None:
     return None
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
 def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET_NAME.search(name)
+    """`db_password`, `DB-PASSWORD`, `dbPassword`; not `password_length` or `secret_arn`."""
+    snake = _CAMEL.sub("_", name)
+    return bool(_SECRET_NAME.search(snake)) and not _NOT_SECRET_NAME.search(snake)
 
 
 def find_secrets(pairs: Iterable[tuple[tuple, str, object]]) -> list[SecretHit]:

@@ -256,3 +256,39 @@ def test_kleene_logic(cond, expected):
     data = {"a": 1, "u": Unknown("var.u"), "s": "true", "n": "90",
             "items": [{"x": 2}, {"x": Unknown("var.x")}], "dyn": [Unknown("dynamic block")]}
     assert evaluate(cond, data, Context()) is expected
+
+
+def test_crlf_terraform_parses_with_the_same_lines():
+    [entity] = terraform.parse("c.tf", 'resource "aws_ebs_volume" "v" {\r\n  encrypted = true\r\n}\r\n')
+    assert entity.data["encrypted"] is True
+    assert entity.locator.span(("encrypted",)).line == 2
+
+
+def test_tf_json_with_escaped_surrogate_pairs():
+    text = '{"resource":{"aws_ebs_volume":{"e":{"tags":{"n":"\\ud83d\\ude00"},"encrypted":false}}}}'
+    [entity] = terraform.parse("e.tf.json", text)
+    assert entity.data["tags"] == {"n": "\U0001F600"} and entity.data["encrypted"] is False
+
+
+def test_template_directives_in_strings_are_unknown():
+    [entity] = terraform.parse("d.tf", 'resource "aws_ebs_volume" "v" {\n'
+                               '  encrypted = "%{ if var.enc }true%{ else }false%{ endif }"\n'
+                               '  name      = "100%%{done}"\n}\n')
+    assert isinstance(entity.data["encrypted"], Unknown)
+    assert entity.data["name"] == "100%{done}"
+
+
+def test_contexts_are_case_insensitive_and_push_refs_safe():
+    assert untrusted_in("${{ GITHUB.EVENT.PULL_REQUEST.TITLE }}") == [
+        "GITHUB.EVENT.PULL_REQUEST.TITLE"]
+    assert untrusted_in("${{ github.event.ref }} ${{ GitHub.SHA }}") == []
+    assert untrusted_in("${{ github.event.pull_request.head.ref }}") == [
+        "github.event.pull_request.head.ref"]
+
+
+def test_secret_names_in_camel_case():
+    from soc2lint.secrets import is_secret_name
+
+    assert is_secret_name("dbPassword") and is_secret_name("DB_PASSWORD")
+    assert is_secret_name("administrator_login_password")
+    assert not is_secret_name("passwordLength") and not is_secret_name("secret_arn")

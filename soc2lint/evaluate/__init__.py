@@ -16,6 +16,7 @@ from ..model import Unknown
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
+_DIRECTIVE_RE = re.compile(r"(?<!%)%\{")
 _HEREDOC_RE = re.compile(r"<<-?([A-Za-z][A-Za-z0-9._-]*)\n?(.*)\n[ \t]*\1\n?\Z", re.S)
 
 
@@ -89,6 +90,8 @@ class Evaluator:
                 return Unknown(self.source(node))
             if piece.type == "ESCAPED_INTERPOLATION":
                 parts.append(str(piece)[1:])
+            elif _DIRECTIVE_RE.search(str(piece)):  # %{ if }...%{ endif }: a template
+                return Unknown(self.source(node))
             else:
                 parts.append(_unescape(str(piece)))
         return "".join(parts)

@@ -16,7 +16,7 @@ SAFE_GITHUB = frozenset({
     "action", "action_path", "action_ref", "action_repository", "action_status", "actor",
     "actor_id", "api_url", "base_ref", "env", "event_name", "event_path", "graphql_url", "job",
     "output", "path", "ref", "ref_name", "ref_protected", "ref_type", "repository",
-    "repository_id", "repository_owner", "repository_owner_id", "repositoryUrl",
+    "repository_id", "repository_owner", "repository_owner_id", "repositoryurl",
     "retention_days", "run_attempt", "run_id", "run_number", "secret_source", "server_url",
     "sha", "state", "token", "triggering_actor", "workflow", "workflow_ref", "workflow_sha",
     "workspace",
@@ -29,6 +29,9 @@ SAFE_EVENT_LEAVES = frozenset({
     "type", "site_admin", "author_association", "visibility",
 })
 _SAFE_EVENT_SUFFIXES = ("_id", "_sha", "_at", "_count", "_url")
+#: Whole `github.event.*` paths as safe as `github.ref`: set by people with push access.
+_SAFE_EVENT_PATHS = frozenset({"github.event.ref", "github.event.base_ref",
+                               "github.event.repository", "github.event.sender"})
 _SAFE_EVENT_PREFIXES = ("github.event.repository.", "github.event.pull_request.base.",
                         "github.event.organization.", "github.event.installation.")
 
@@ -80,7 +83,7 @@ def context_reads(expression: str) -> list[str]:
 
 def is_untrusted(path: str, composite: bool = False, tainted: frozenset[str] = frozenset()) -> bool:
     """True when an outsider may control the text the context path expands to."""
-    lowered = path
+    lowered = path.lower()
     if lowered in tainted or any(lowered.startswith(t + ".") for t in tainted):
         return True
     if lowered.startswith("inputs.") or lowered == "inputs":
@@ -95,7 +98,7 @@ def is_untrusted(path: str, composite: bool = False, tainted: frozenset[str] = f
 def _event_untrusted(path: str) -> bool:
     if path in ("github", "github.event"):
         return True
-    if path.startswith(_SAFE_EVENT_PREFIXES):
+    if path in _SAFE_EVENT_PATHS or path.startswith(_SAFE_EVENT_PREFIXES):
         return False
     leaf = path.rsplit(".", 1)[-1]
     return not (leaf in SAFE_EVENT_LEAVES or leaf.endswith(_SAFE_EVENT_SUFFIXES))
@@ -103,13 +106,16 @@ def _event_untrusted(path: str) -> bool:
 
 def untrusted_in(text: str, composite: bool = False,
                  tainted: frozenset[str] = frozenset()) -> list[str]:
-    """Untrusted context paths expanded by the expressions inside `text`, in order, once each."""
+    """Untrusted context paths expanded by the expressions inside `text`, in order, once each.
+
+    Context names are case-insensitive, as GitHub reads them."""
     found: list[str] = []
     for expression in expressions(text):
         for path in context_reads(expression):
-            top = path.split(".")[0]
-            if top == "github" and path != "github" and path.split(".")[1] in SAFE_GITHUB:
+            parts = path.lower().split(".")
+            if parts[0] == "github" and len(parts) > 1 and parts[1] in SAFE_GITHUB:
                 continue
-            if is_untrusted(path, composite, tainted) and path not in found:
+            if is_untrusted(path, composite, tainted) and path.lower() not in (
+                    f.lower() for f in found):
                 found.append(path)
     return found

@@ -130,7 +130,7 @@ def _steps(path, root, job_path, steps, events, job_id, job_label, taint, compos
             texts.append(("run", step["run"]))
         with_ = step.get("with") if isinstance(step.get("with"), dict) else {}
         uses_ref = data.get("uses_ref") or {}
-        if uses_ref.get("action") == "actions/github-script" and isinstance(
+        if str(uses_ref.get("action", "")).lower() == "actions/github-script" and isinstance(
                 with_.get("script"), str):
             texts.append(("with.script", with_["script"]))
         untrusted: list[str] = []
@@ -143,7 +143,7 @@ def _steps(path, root, job_path, steps, events, job_id, job_label, taint, compos
                 extra[("untrusted_expressions",)] = step_path + where
         data["untrusted_expressions"] = untrusted
         if untrusted and isinstance(step.get("id"), str):
-            tainted.add(f"steps.{step['id']}.outputs")
+            tainted.add(f"steps.{step['id']}.outputs".lower())
         name = step.get("name") or step.get("uses") or f"#{index + 1}"
         yield Entity(FRAMEWORK, "step", "step", f"{job_id}.steps[{index}]", path,
                      item_span(root, step_path) or Span(1), data,
@@ -156,5 +156,5 @@ def _tainted_env(env: Any, inherited: frozenset[str]) -> frozenset[str]:
     if isinstance(env, dict):
         for key, value in env.items():
             if isinstance(value, str) and untrusted_in(value, False, inherited):
-                tainted.add(f"env.{key}")
+                tainted.add(f"env.{key}".lower())
     return frozenset(tainted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,7 @@ def _hcl_parser():
 def _hcl_blocks(text: str) -> Iterator[Block]:
     from lark.exceptions import LarkError, UnexpectedInput
 
+    text = text.replace("\r\n", "\n")
     if not text.endswith("\n"):
         text += "\n"
     try:
@@ -159,7 +161,7 @@ def _json_blocks(path: str, text: str) -> Iterator[Block]:
     import yaml
 
     try:
-        docs, _ = load_documents(text)
+        docs, _ = load_documents(_join_surrogates(text))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ParseError(f"invalid JSON: {getattr(exc, 'problem', exc)}",
@@ -179,6 +181,18 @@ def _json_blocks(path: str, text: str) -> Iterator[Block]:
                 block = Block(kind, list(labels), span, json_value(dict(item)))
                 block.spans = _JsonSpans(locator)  # type: ignore[assignment]
                 yield block
+
+
+_SURROGATE_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.I)
+
+
+def _join_surrogates(text: str) -> str:
+    """JSON writes characters beyond the BMP as escaped surrogate pairs, which YAML refuses."""
+    def join(match: re.Match) -> str:
+        high, low = int(match.group(1), 16), int(match.group(2), 16)
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+
+    return _SURROGATE_PAIR.sub(join, text)
 
 
 def _json_labelled(content: Any, depth: int, where: tuple):
