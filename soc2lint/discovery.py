@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import re
@@ -32,7 +33,8 @@ class Source:
 class Discovery:
     sources: list[Source] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
-    roots: list[tuple[str, Path]] = field(default_factory=list)  # scanned directories
+    roots: list[tuple[str, Path]] = field(default_factory=list)  # repositories of scanned dirs
+    walked: set[Path] = field(default_factory=set)
     seen: set[Path] = field(default_factory=set)  # files already added, by real path
 
 
@@ -88,9 +90,16 @@ def discover(paths: list[str], stdin_text: str | None = None,
             continue
         path = Path(raw)
         if path.is_dir():
-            if any(root.resolve() == path.resolve() for _, root in result.roots):
+            if path.resolve() in result.walked:
                 continue
-            result.roots.append((namer.name(path), path))
+            result.walked.add(path.resolve())
+            repository = namer.repo_root(path.resolve()) or path.resolve()
+            if all(root != repository for _, root in result.roots):
+                result.roots.append((namer.name(repository), repository))
+            chart = helm_chart_of(path)
+            if chart:
+                result.notifications.append(_helm_note(namer, chart))
+                continue
             for file_path in _walk(path, result.notifications, namer):
                 _add(file_path, result, namer, explicit=False)
         elif path.exists() or path.is_symlink():
@@ -108,15 +117,12 @@ def _walk(root: Path, notes: list[Notification], namer: Namer) -> Iterator[Path]
         directory = stack.pop()
         real = directory.resolve()
         if real in visited:
-            notes.append(Notification(namer.name(directory), "symbolic link loop: directory "
-                                      "already scanned through another path", "warning"))
+            notes.append(Notification(namer.name(directory, follow=False), "symbolic link loop: "
+                                      "directory already scanned through another path", "warning"))
             continue
         visited.add(real)
         if (directory / "Chart.yaml").is_file():
-            notes.append(Notification(
-                namer.name(directory / "Chart.yaml"),
-                "Helm chart skipped: templates are not YAML until rendered; scan the output "
-                "of `helm template` with `soc2lint scan -`", "warning"))
+            notes.append(_helm_note(namer, directory))
             continue
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
@@ -131,6 +137,10 @@ def _walk(root: Path, notes: list[Notification], namer: Namer) -> Iterator[Path]
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
+            if not is_dir and entry.is_symlink() and not entry_path.exists() and _is_loop(entry_path):
+                notes.append(Notification(namer.name(entry_path, follow=False),
+                                          "symbolic link loop not followed", "warning"))
+                continue
             if is_dir:
                 if entry.name in SKIP_DIRS:
                     continue
@@ -168,9 +178,9 @@ def _add(path: Path, result: Discovery, namer: Namer, explicit: bool) -> None:
                 name, "not a supported input (Terraform, Kubernetes YAML or GitHub Actions)",
                 "note"))
         return
-    if explicit and _in_helm_chart(path):
+    if explicit and helm_chart_of(path.parent):
         result.notifications.append(Notification(
-            name, "Helm chart template skipped: render it with `helm template` and scan the "
+            name, "Helm chart file skipped: render the chart with `helm template` and scan the "
             "output with `soc2lint scan -`", "warning"))
         return
     text, problem = read_text(path)
@@ -186,9 +196,32 @@ def _add(path: Path, result: Discovery, namer: Namer, explicit: bool) -> None:
     ))
 
 
-def _in_helm_chart(path: Path) -> bool:
-    parent = path.resolve().parent
-    return parent.name == "templates" and (parent.parent / "Chart.yaml").is_file()
+def helm_chart_of(directory: Path) -> Path | None:
+    """The chart directory (holding Chart.yaml) that contains `directory`, if any."""
+    try:
+        current = directory.resolve()
+    except (OSError, RuntimeError):
+        return None
+    for candidate in (current, *current.parents):
+        if (candidate / "Chart.yaml").is_file():
+            return candidate
+        if (candidate / ".git").exists():
+            return None
+    return None
+
+
+def _helm_note(namer: Namer, chart: Path) -> Notification:
+    return Notification(namer.name(chart / "Chart.yaml"),
+                        "Helm chart skipped: templates are not YAML until rendered; scan the output "
+                        "of `helm template` with `soc2lint scan -`", "warning")
+
+
+def _is_loop(path: Path) -> bool:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def read_text(path: Path) -> tuple[str, str | None]:
@@ -200,7 +233,7 @@ def read_text(path: Path) -> tuple[str, str | None]:
         data = path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        if exc.errno == 40:
+        if exc.errno == errno.ELOOP:
             reason = "symbolic link loop"
         return "", f"cannot read file: {reason}"
     if b"\x00" in data[:8192]:

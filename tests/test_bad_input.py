@@ -110,9 +110,12 @@ def test_symlink_loops_do_not_hang(tmp_path):
     code, data = scan(tmp_path, ".", "--tags", "encryption-at-rest")
     messages = {n["file"]: n for n in data["notifications"]}
     assert "symbolic link loop" in messages["infra/again"]["message"]
-    assert messages["self.tf"]["level"] == "error" and "loop" in messages["self.tf"]["message"]
+    assert messages["self.tf"]["level"] == "warning" and "loop" in messages["self.tf"]["message"]
     assert any(r["file"] == "infra/main.tf" for r in data["results"])
     assert code == 1
+    named = run_cli(["scan", "self.tf", "-f", "json"], cwd=tmp_path)
+    assert named.exit_code == 3
+    assert "symbolic link loop" in json.loads(named.stdout)["notifications"][0]["message"]
 
 
 def test_helm_chart_is_skipped_with_a_notification(tmp_path):
@@ -127,8 +130,13 @@ def test_helm_chart_is_skipped_with_a_notification(tmp_path):
     assert helm and "Helm chart skipped" in helm[0]["message"] and helm[0]["level"] == "warning"
     assert not any(r["file"].startswith("chart/") for r in data["results"])
     result = run_cli(["scan", "chart/templates/deploy.yaml", "-f", "json"], cwd=tmp_path)
-    assert "Helm chart template skipped" in json.loads(result.stdout)["notifications"][0]["message"]
+    assert "Helm chart file skipped" in json.loads(result.stdout)["notifications"][0]["message"]
     assert code == 1
+    inside = run_cli(["scan", "chart/templates", "-f", "json", "--tags", "workload-hardening"],
+                     cwd=tmp_path)
+    data = json.loads(inside.stdout)
+    assert data["results"] == [] and data["files"] == [] and inside.exit_code == 0
+    assert data["notifications"][0]["file"] == "chart/Chart.yaml"
 
 
 def test_duplicate_keys_are_noted(tmp_path):

@@ -238,3 +238,20 @@ def test_rule_option_runs_named_rules_even_when_disabled(tmp_path, all_rules):
     data = json.loads(run_cli(["scan", ".", "-f", "json", "--rule", disabled.id], tmp_path).stdout)
     assert [r["id"] for r in data["rules"]] == [disabled.id]
     assert run_cli(["scan", ".", "--rule", "no-such-rule"], tmp_path).exit_code == 2
+
+
+def test_repository_rules_look_at_the_git_root_from_a_subfolder(tmp_path):
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    write(tmp_path, {".github/CODEOWNERS": "* @org/platform\n", "infra/main.tf": CLEAN_TF})
+    for cwd, target in ((tmp_path, "infra"), (tmp_path / "infra", ".")):
+        data = json.loads(run_cli(["scan", target, "-f", "json", "--rule",
+                                   "gh-codeowners-file-present"], cwd).stdout)
+        assert [(r["file"], r["outcome"]) for r in data["results"]] == [
+            (".github/CODEOWNERS", "pass")]
+    (tmp_path / ".github/CODEOWNERS").unlink()
+    data = json.loads(run_cli(["scan", "infra", "-f", "json", "--rule",
+                               "gh-codeowners-file-present"], tmp_path).stdout)
+    assert [(r["file"], r["line"], r["outcome"]) for r in data["results"]] == [
+        (".github/CODEOWNERS", 1, "fail")]
