@@ -23,7 +23,8 @@ def run(rules: Sequence[Rule], entities: Iterable[Entity]) -> list[Finding]:
     for rule in rules:
         target = rule.target
         for entity in index.get((target.framework, target.kind), ()):
-            if target.types and entity.type not in target.types:
+            if (target.types and entity.type not in target.types) or (
+                    entity.type in target.exclude_types):
                 continue
             finding = evaluate_rule(rule, entity)
             if finding is not None:

@@ -124,6 +124,7 @@ class Target:
     kind: str
     types: tuple[str, ...] = ()
     where: Mapping[str, Any] | None = None
+    exclude_types: tuple[str, ...] = ()
     scope: str = "entity"
     file: str | None = None
 

@@ -154,16 +154,20 @@ def _report_at(value: Any) -> tuple[str, ...]:
 
 def _target(raw: dict, params: dict, path: Path) -> Target:
     if raw.get("scope") == "repository":
-        return Target("repository", "repository", ("repository",), None, "repository", raw["file"])
-    types = raw.get("type", ())
+        return Target("repository", "repository", ("repository",), scope="repository",
+                      file=raw["file"])
+    types, excluded = raw.get("type", ()), raw.get("not_type", ())
     where = _substitute(raw["where"], params, path) if "where" in raw else None
     if where is not None:
         try:
             check(where, "target.where")
         except ConditionError as exc:
             raise RuleError(f"{path}: {exc}") from None
-    return Target(raw["framework"], raw["kind"],
-                  (types,) if isinstance(types, str) else tuple(types), where)
+    return Target(raw["framework"], raw["kind"], _names(types), where, exclude_types=_names(excluded))
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def _substitute(value: Any, params: dict, path: Path) -> Any:
