@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import yaml
@@ -202,20 +201,3 @@ def item_span(root: object, path: tuple) -> Span | None:
         first = next(iter(node.key_spans.values()))
         return Span(first.line, first.column, whole.end_line, whole.end_column)
     return whole
-
-
-def walk_once(data: object, limit: int = 200_000) -> Iterator[tuple[tuple, object]]:
-    """Yield (path, value) for every node, visiting each shared (aliased) object only once."""
-    seen: set[int] = set()
-    stack: list[tuple[tuple, object]] = [((), data)]
-    count = 0
-    while stack and count < limit:
-        path, value = stack.pop()
-        count += 1
-        yield path, value
-        if isinstance(value, dict | list):
-            if id(value) in seen:
-                continue
-            seen.add(id(value))
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            stack.extend(((*path, k), v) for k, v in reversed(list(items)))
