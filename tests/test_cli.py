@@ -114,39 +114,31 @@ def test_explain_shows_criteria_and_fix():
     assert missing.exit_code == 2 and "no rule 'no-such-rule'" in missing.stderr
 
 
+def user_rule(**changes: str) -> str:
+    """The YAML of a small user rule (`x-rule`), with keys replaced or added as YAML text."""
+    keys = {
+        "id": "x-rule", "title": "A rule of my own", "severity": "low",
+        "soc2": "{primary: [CC6.1]}", "tags": "[x-custom]", "precision": "high",
+        "target": "{framework: terraform, kind: resource, type: aws_instance}",
+        "assert": "{path: monitoring, equals: true}",
+        "message": "\"Instance '{name}' is not monitored\"",
+    }
+    keys.update(changes)
+    return "".join(f"{key}: {value}\n" for key, value in keys.items())
+
+
 def test_bad_user_rule_exits_2_naming_file_and_key(tmp_path):
-    write(tmp_path, {"mine/x-rule.yaml": """\
-id: x-rule
-title: A rule of my own
-severity: severe
-soc2: {primary: [CC6.1]}
-tags: [x-custom]
-precision: high
-target: {framework: terraform, kind: resource, type: aws_instance}
-assert: {path: monitoring, equals: true}
-message: "Instance '{name}' is not monitored"
-"""})
+    write(tmp_path, {"mine/x-rule.yaml": user_rule(severity="severe")})
     result = run_cli(["scan", ".", "--rules-dir", "mine"], tmp_path)
     assert result.exit_code == 2
     assert "mine/x-rule.yaml" in result.stderr and "severity" in result.stderr
 
 
 def test_bad_condition_and_unknown_criterion_exit_2(tmp_path):
-    base = """\
-id: x-rule
-title: A rule of my own
-severity: low
-soc2: {primary: [%s]}
-tags: [x-custom]
-precision: high
-target: {framework: terraform, kind: resource, type: aws_instance}
-assert: %s
-message: "Instance '{name}' is not monitored"
-"""
-    write(tmp_path, {"a/x-rule.yaml": base % ("CC6.1", "{path: monitoring, equalz: true}")})
+    write(tmp_path, {"a/x-rule.yaml": user_rule(**{"assert": "{path: monitoring, equalz: true}"})})
     result = run_cli(["rules", "--rules-dir", "a"], tmp_path)
     assert result.exit_code == 2 and "a/x-rule.yaml" in result.stderr and "assert" in result.stderr
-    write(tmp_path, {"b/x-rule.yaml": base % ("CC99.1", "{path: monitoring, equals: true}")})
+    write(tmp_path, {"b/x-rule.yaml": user_rule(soc2="{primary: [CC99.1]}")})
     result = run_cli(["rules", "--rules-dir", "b"], tmp_path)
     assert result.exit_code == 2 and "soc2" in result.stderr
 
@@ -205,18 +197,7 @@ def test_unvalidated_rule_files_still_reject_unknown_keys(tmp_path):
     from soc2lint.rules import RuleError, load_rule_file
 
     path = tmp_path / "x-rule.yaml"
-    path.write_text("""\
-id: x-rule
-title: A rule of my own
-severity: low
-soc2: {primary: [CC6.1]}
-tags: [x-custom]
-precision: high
-target: {framework: terraform, kind: resource, type: aws_instance}
-where: {path: ami, exists: true}
-assert: {path: monitoring, equals: true}
-message: "Instance '{name}' is not monitored"
-""")
+    path.write_text(user_rule(where="{path: ami, exists: true}"))
     try:
         load_rule_file(path, validate=False)
     except RuleError as exc:

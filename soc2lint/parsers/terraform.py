@@ -13,7 +13,7 @@ from typing import Any
 from platformdirs import user_cache_dir
 
 from ..evaluate import Evaluator, json_value
-from ..model import DictLocator, Entity, Span, Unknown
+from ..model import DictLocator, Entity, Locator, Span, Unknown
 from ..secrets import find_secrets
 from . import ParseError
 from .yamlspans import YamlLocator, load_documents
@@ -31,6 +31,7 @@ class Block:
     span: Span
     data: dict[str, Any] = field(default_factory=dict)
     spans: dict[tuple, Span] = field(default_factory=dict)
+    locator: Locator | None = None  # replaces `spans` where positions come from elsewhere
 
 
 def parse(path: str, text: str) -> list[Entity]:
@@ -178,9 +179,7 @@ def _json_blocks(path: str, text: str) -> Iterator[Block]:
                 item_path = where + ((index,) if isinstance(body, list) else ())
                 locator = YamlLocator(root, item_path)
                 span = locator.span(()) or Span(1)
-                block = Block(kind, list(labels), span, json_value(dict(item)))
-                block.spans = _JsonSpans(locator)  # type: ignore[assignment]
-                yield block
+                yield Block(kind, list(labels), span, json_value(dict(item)), locator=locator)
 
 
 _SURROGATE_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.I)
@@ -209,17 +208,6 @@ def _json_labelled(content: Any, depth: int, where: tuple):
                 yield [label, *labels], body, inner_where
 
 
-class _JsonSpans(dict):
-    """Span lookups for a JSON block, answered by the YAML locator."""
-
-    def __init__(self, locator: YamlLocator) -> None:
-        super().__init__()
-        self.locator = locator
-
-    def get(self, key, default=None):
-        return self.locator.span(key) or default
-
-
 # -- entities ------------------------------------------------------------------------------
 def _entities(path: str, block: Block) -> list[Entity]:
     labels = block.labels
@@ -239,11 +227,11 @@ def _entities(path: str, block: Block) -> list[Entity]:
     if _has_no_instances(block.data):
         return []
     data = dict(block.data)
-    spans = block.spans
+    base = block.locator or DictLocator(block.spans)
     hits = find_secrets(_string_leaves(block.data))
     data["hardcoded_secrets"] = [hit.as_data() for hit in hits]
-    extra = {("hardcoded_secrets", i): spans.get(hit.path) for i, hit in enumerate(hits)}
-    locator = _BlockLocator(spans, {k: v for k, v in extra.items() if v})
+    extra = {("hardcoded_secrets", i): base.span(hit.path) for i, hit in enumerate(hits)}
+    locator = _Overlay(base, {k: v for k, v in extra.items() if v})
     return [
         Entity(FRAMEWORK, block.kind, etype, address, path, block.span, data, locator, address)
     ]
@@ -268,12 +256,14 @@ def _string_leaves(data: Any, prefix: tuple = (), name: str = "") -> Iterator[tu
 
 
 @dataclass(frozen=True)
-class _BlockLocator:
-    spans: Any
+class _Overlay:
+    """Spans of derived fields over the block's own locator."""
+
+    base: Locator
     extra: dict
 
     def span(self, path: tuple) -> Span | None:
-        return self.extra.get(path) or self.spans.get(path)
+        return self.extra.get(path) or self.base.span(path)
 
 
-__all__ = ["FRAMEWORK", "Block", "DictLocator", "parse"]
+__all__ = ["FRAMEWORK", "Block", "parse"]
