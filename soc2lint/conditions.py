@@ -56,13 +56,12 @@ def parse_path(path: str) -> tuple:
     return tuple(segments)
 
 
-def resolve(root: Any, path: str) -> list[tuple[tuple, Any]]:
-    """Every (concrete path, value) the path reaches; UNKNOWN values stop the walk and are kept.
-
-    A key applied to a list applies to each item; null values count as absent.
+def resolve(root: Any, path: str | tuple) -> list[tuple[tuple, Any]]:
+    """Every (concrete path, value) the path (text or parsed) reaches; UNKNOWN values stop the
+    walk and are kept. A key applied to a list applies to each item; nulls count as absent.
     """
     current: list[tuple[tuple, Any]] = [((), root)]
-    for segment in parse_path(path):
+    for segment in parse_path(path) if isinstance(path, str) else path:
         nxt: list[tuple[tuple, Any]] = []
         for where, value in current:
             if isinstance(value, Unknown):

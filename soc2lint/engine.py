@@ -79,25 +79,13 @@ def locate(rule: Rule, entity: Entity, culprits: Sequence[tuple]) -> Span:
 def _span_at(entity: Entity, report_at: str) -> Span | None:
     segments = parse_path(report_at)
     for length in range(len(segments), 0, -1):
-        for where, value in resolve(entity.data, _join(segments[:length])):
+        for where, value in resolve(entity.data, segments[:length]):
             span = entity.locator.span(where)
             if span is None and isinstance(value, list) and value:
                 span = entity.locator.span((*where, 0))
             if span:
                 return span
     return None
-
-
-def _join(segments: tuple) -> str:
-    text = ""
-    for segment in segments:
-        if segment[0] == "key":
-            text += f'["{segment[1]}"]'
-        elif segment[0] == "all":
-            text += "[*]"
-        else:
-            text += f"[{segment[1]}]"
-    return text
 
 
 def format_message(template: str, entity: Entity) -> str:
