@@ -27,6 +27,7 @@ class Source:
     text: str
     workflow_dir: bool = False
     action_file: bool = False
+    location: Path | None = None  # the real path on disk; None for standard input
 
 
 @dataclass
@@ -193,6 +194,7 @@ def _add(path: Path, result: Discovery, namer: Namer, explicit: bool) -> None:
         name, kind, text,
         workflow_dir=len(parts) >= 3 and parts[-3:-1] == (".github", "workflows"),
         action_file=path.name in ("action.yml", "action.yaml"),
+        location=real,
     ))
 
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from .conditions import Context, evaluate, parse_path, resolve
+from .joins import Joiner, with_related
 from .model import Entity, Finding, Outcome, Rule, Span, Unknown
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][^{}]*)\}")
@@ -17,8 +18,10 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][^{}]*)\}")
 def run(rules: Sequence[Rule], entities: Iterable[Entity]) -> list[Finding]:
     """Evaluate every rule on every entity it targets; one finding per (rule, entity)."""
     index: dict[tuple[str, str], list[Entity]] = defaultdict(list)
+    entities = list(entities)
     for entity in entities:
         index[(entity.framework, entity.kind)].append(entity)
+    joiner = Joiner(entities) if any(rule.related for rule in rules) else None
     findings: list[Finding] = []
     for rule in rules:
         target = rule.target
@@ -26,22 +29,25 @@ def run(rules: Sequence[Rule], entities: Iterable[Entity]) -> list[Finding]:
             if (target.types and entity.type not in target.types) or (
                     entity.type in target.exclude_types):
                 continue
-            finding = evaluate_rule(rule, entity)
+            finding = evaluate_rule(rule, entity, joiner)
             if finding is not None:
                 findings.append(finding)
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule.id, f.entity.address))
     return findings
 
 
-def evaluate_rule(rule: Rule, entity: Entity) -> Finding | None:
+def evaluate_rule(rule: Rule, entity: Entity, joiner: Joiner | None = None) -> Finding | None:
     """The outcome of one rule on one entity, or None when `where` excludes it."""
     ctx = Context()
     applies = True
+    data = entity.data
+    if rule.related:
+        data = with_related(data, (joiner or Joiner([entity])).related(entity, rule.related))
     if rule.target.where is not None:
-        applies = evaluate(rule.target.where, entity.data, ctx)
+        applies = evaluate(rule.target.where, data, ctx)
         if applies is False:
             return None
-    holds = evaluate(rule.condition, entity.data, ctx)
+    holds = evaluate(rule.condition, data, ctx)
     if holds is True:
         outcome = Outcome.PASS
     elif holds is False and applies is True:

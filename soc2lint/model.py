@@ -88,6 +88,15 @@ class DictLocator:
         return self.spans.get(path)
 
 
+@dataclass(frozen=True)
+class RelatedLocation:
+    """Another place a finding involves, such as the module call that created a resource."""
+
+    path: str
+    span: Span
+    message: str
+
+
 @dataclass(frozen=True, eq=False)
 class Entity:
     """One thing a rule can be evaluated on: a resource, a container, a job, a step..."""
@@ -102,6 +111,8 @@ class Entity:
     locator: Locator = field(default_factory=DictLocator)
     label: str = ""
     instance_key: str | None = None
+    related: tuple[RelatedLocation, ...] = ()
+    context: str = ""  # the root module a module instance was evaluated from
 
     @property
     def name(self) -> str:
@@ -129,6 +140,24 @@ class Target:
     file: str | None = None
 
 
+@dataclass(frozen=True)
+class Relation:
+    """`related:` in a rule: other entities joined to the target, read as `related.<name>`.
+
+    With `by`, a related entity's attribute `by` refers to the target (a split
+    `aws_s3_bucket_versioning` whose `bucket` is `aws_s3_bucket.b.id`); with `via`, the target's
+    attribute `via` refers to the related entity. `match` names the attributes of the referred
+    entity whose literal value may stand for it (a bucket's name).
+    """
+
+    name: str
+    types: tuple[str, ...]
+    kind: str = "resource"
+    by: str | None = None
+    via: str | None = None
+    match: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, eq=False)
 class Rule:
     """A declarative rule loaded from YAML."""
@@ -152,6 +181,7 @@ class Rule:
     catalogue_id: str | None = None
     aliases: tuple[str, ...] = ()
     enabled: bool = True
+    related: tuple[Relation, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from .conditions import ConditionError, check
-from .model import Criteria, Rule, Severity, Target
+from .model import Criteria, Relation, Rule, Severity, Target
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SCHEMA_PATH = PACKAGE_DIR / "schema" / "rule.schema.json"
@@ -142,8 +142,18 @@ def build_rule(raw: dict, path: Path) -> Rule:
         limitations=raw.get("limitations", ""), references=tuple(raw.get("references", ())),
         help_uri=raw.get("help_uri", ""), report_at=_report_at(raw.get("report_at")),
         catalogue_id=raw.get("catalogue_id"), aliases=tuple(raw.get("aliases", ())),
-        enabled=raw.get("enabled", True),
+        enabled=raw.get("enabled", True), related=_relations(raw.get("related") or {}, path),
     )
+
+
+def _relations(raw: dict, path: Path) -> tuple[Relation, ...]:
+    relations = []
+    for name, spec in raw.items():
+        if not isinstance(spec, dict) or ("by" in spec) == ("via" in spec) or "type" not in spec:
+            raise RuleError(f"{path}: related.{name}: needs a type and exactly one of 'by' or 'via'")
+        relations.append(Relation(name, _names(spec["type"]), spec.get("kind", "resource"),
+                                  spec.get("by"), spec.get("via"), tuple(spec.get("match", ()))))
+    return tuple(relations)
 
 
 def _report_at(value: Any) -> tuple[str, ...]:

@@ -8,26 +8,15 @@ from pathlib import Path
 from . import engine
 from .discovery import Discovery, Source
 from .model import Entity, Notification, Rule, ScanResult, Span
-from .parsers import ParseError
 
 CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
 
+TERRAFORM_KINDS = ("terraform", "terraform-json", "tfvars")
+
+
 def parse_source(source: Source) -> tuple[list[Entity], list[Notification], str | None]:
-    """Entities of one source, notifications about it, and the framework it was read as."""
-    if source.kind == "tfvars":
-        return [], [], "terraform"
-    if source.kind in ("terraform", "terraform-json"):
-        from .parsers import terraform
-
-        try:
-            return terraform.parse(source.path, source.text), [], "terraform"
-        except ParseError as exc:
-            return [], [Notification(source.path, exc.message, "error", exc.line)], "terraform"
-    return _parse_yaml(source)
-
-
-def _parse_yaml(source: Source) -> tuple[list[Entity], list[Notification], str | None]:
+    """Entities of one YAML source, notifications about it, and the framework it was read as."""
     import yaml
 
     from .parsers import github_actions, kubernetes
@@ -64,14 +53,26 @@ def repository_entity(display: str, root: Path) -> Entity:
 
 
 def scan(found: Discovery, rules: Sequence[Rule],
-         progress: Callable[[Iterable[Source]], Iterable[Source]] | None = None) -> ScanResult:
+         progress: Callable[[Iterable[Source]], Iterable[Source]] | None = None,
+         var_files: Sequence[Path] = ()) -> ScanResult:
     """Parse every source, evaluate the rules; `progress` may wrap the source iteration."""
     entities: list[Entity] = []
     notifications = list(found.notifications)
     files: list[str] = []
     skipped: list[tuple[str, str]] = []
     frameworks: set[str] = set()
-    for source in progress(found.sources) if progress else found.sources:
+    terraform = [s for s in found.sources if s.kind in TERRAFORM_KINDS]
+    if terraform:
+        from .derive import derive
+        from .evaluate.project import Project
+
+        evaluated = Project(var_files).evaluate(terraform)
+        entities.extend(derive(evaluated.entities))
+        notifications.extend(evaluated.notifications)
+        files.extend(s.path for s in terraform)
+        frameworks.add("terraform")
+    others = [s for s in found.sources if s.kind not in TERRAFORM_KINDS]
+    for source in progress(others) if progress else others:
         parsed, notes, framework = parse_source(source)
         notifications.extend(notes)
         if framework is None and not any(n.is_error for n in notes):

@@ -38,12 +38,13 @@ def test_exit_code_counts_only_failures_at_or_above_threshold(tmp_path, all_rule
 
 
 def test_unknown_never_fails_the_build(tmp_path):
-    write(tmp_path, {"db.tf": 'resource "aws_db_instance" "x" {\n  storage_encrypted = var.on\n}\n'})
+    write(tmp_path, {"db.tf": 'variable "on" {}\n'
+                               'resource "aws_db_instance" "x" {\n  storage_encrypted = var.on\n}\n'})
     result = run_cli(["scan", "db.tf", "--tags", "encryption-at-rest", "-f", "json",
                       "--criteria", "CC6.1"], tmp_path)
     data = json.loads(result.stdout)
     rds = [r for r in data["results"] if r["rule_id"] == "aws-rds-storage-encrypted"]
-    assert rds[0]["outcome"] == "unknown" and rds[0]["unresolved"] == ["var.on"]
+    assert rds[0]["outcome"] == "unknown" and rds[0]["unresolved"] == ["var.on has no value"]
     text = run_cli(["scan", "db.tf", "--tags", "encryption-at-rest"], tmp_path).stdout
     assert "depends on var.on" in text
 

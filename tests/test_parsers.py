@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from soc2lint.conditions import Context, evaluate
+from soc2lint.evaluate.project import evaluate_text
 from soc2lint.model import Span, Unknown
-from soc2lint.parsers import github_actions, kubernetes, terraform
+from soc2lint.parsers import ParseError, github_actions, kubernetes
 from soc2lint.parsers.gha_expressions import context_reads, untrusted_in
 from soc2lint.parsers.yamlspans import load_documents
 
@@ -75,7 +76,7 @@ provider "aws" {
 
 
 def test_terraform_blocks_values_and_spans():
-    entities = terraform.parse("main.tf", TF)
+    entities = evaluate_text("main.tf", TF)
     assert [(e.kind, e.address) for e in entities] == [
         ("resource", "aws_s3_bucket.logs"), ("data", "data.aws_caller_identity.me"),
         ("module", "module.vpc"), ("variable", "variable.env"), ("provider", "provider.aws.eu")]
@@ -86,7 +87,7 @@ def test_terraform_blocks_values_and_spans():
     assert data["versioning"] == [{"enabled": True}]
     assert isinstance(data["lifecycle_rule"][0], Unknown)
     assert data["policy"] == '{"Version": "2012-10-17"}\n'
-    assert data["name_prefix"] == Unknown('"logs-${var.env}"')
+    assert data["name_prefix"] == "logs-prod"  # the variable's default
     assert (data["replicas"], data["ratio"], data["flag"]) == (-2, 1.5, False)
     assert data["list"] == [1, "two", None]
     assert bucket.locator.span(("bucket",)).line == 3
@@ -98,7 +99,7 @@ def test_terraform_json_is_located_too():
     text = '{\n  "resource": {\n    "aws_db_instance": {\n      "main": {\n' \
            '        "storage_encrypted": false,\n        "engine": "${var.engine}"\n' \
            '      }\n    }\n  }\n}\n'
-    [entity] = terraform.parse("main.tf.json", text)
+    [entity] = evaluate_text("main.tf.json", text)
     assert entity.address == "aws_db_instance.main"
     assert entity.data["storage_encrypted"] is False
     assert isinstance(entity.data["engine"], Unknown)
@@ -106,8 +107,8 @@ def test_terraform_json_is_located_too():
 
 
 def test_terraform_parse_error_has_a_line():
-    with pytest.raises(terraform.ParseError) as info:
-        terraform.parse("x.tf", 'resource "a" "b" {\n  x = \n}\n')
+    with pytest.raises(ParseError) as info:
+        evaluate_text("x.tf", 'resource "a" "b" {\n  x = \n}\n')
     assert info.value.line == 2  # the attribute left without a value
 
 
@@ -258,19 +259,19 @@ def test_kleene_logic(cond, expected):
 
 
 def test_crlf_terraform_parses_with_the_same_lines():
-    [entity] = terraform.parse("c.tf", 'resource "aws_ebs_volume" "v" {\r\n  encrypted = true\r\n}\r\n')
+    [entity] = evaluate_text("c.tf", 'resource "aws_ebs_volume" "v" {\r\n  encrypted = true\r\n}\r\n')
     assert entity.data["encrypted"] is True
     assert entity.locator.span(("encrypted",)).line == 2
 
 
 def test_tf_json_with_escaped_surrogate_pairs():
     text = '{"resource":{"aws_ebs_volume":{"e":{"tags":{"n":"\\ud83d\\ude00"},"encrypted":false}}}}'
-    [entity] = terraform.parse("e.tf.json", text)
+    [entity] = evaluate_text("e.tf.json", text)
     assert entity.data["tags"] == {"n": "\U0001F600"} and entity.data["encrypted"] is False
 
 
 def test_template_directives_in_strings_are_unknown():
-    [entity] = terraform.parse("d.tf", 'resource "aws_ebs_volume" "v" {\n'
+    [entity] = evaluate_text("d.tf", 'resource "aws_ebs_volume" "v" {\n'
                                '  encrypted = "%{ if var.enc }true%{ else }false%{ endif }"\n'
                                '  name      = "100%%{done}"\n}\n')
     assert isinstance(entity.data["encrypted"], Unknown)

@@ -1,4 +1,9 @@
-"""Terraform (.tf, .tofu, .tf.json) -> block entities with attribute spans, via the Lark tree."""
+"""Terraform files (.tf, .tofu, .tf.json, .tfvars) -> blocks whose expressions stay unevaluated.
+
+A file parses on its own (and is cached by content); evaluation needs the whole module, so it
+happens in `soc2lint.evaluate.module`. Native syntax keeps python-hcl2's Lark tree, which carries
+lines and columns; JSON syntax keeps the values with a locator into the document.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,7 @@ from typing import Any
 
 from platformdirs import user_cache_dir
 
-from ..evaluate import Evaluator, json_value
-from ..model import DictLocator, Entity, Locator, Span, Unknown
-from ..secrets import find_secrets
+from ..model import Locator, Span
 from . import ParseError
 from .yamlspans import YamlLocator, load_documents
 
@@ -23,21 +26,96 @@ _LABELLED = {"resource": 2, "data": 2, "module": 1, "variable": 1, "provider": 1
 
 
 @dataclass
+class Attribute:
+    """`name = expression`: a Lark tree (native) or a JSON value (templates in strings)."""
+
+    expression: Any
+    span: Span
+    text: str | None = None  # the file text, when it differs from its block's (an override)
+
+
+@dataclass
+class Body:
+    attributes: dict[str, Attribute] = field(default_factory=dict)
+    blocks: list[NestedBlock] = field(default_factory=list)
+
+
+@dataclass
+class NestedBlock:
+    type: str
+    labels: list[str]
+    body: Body
+    span: Span
+
+
+@dataclass
 class Block:
-    """A block with its evaluated body and the span of every key path inside it."""
+    """A top-level block: `resource "aws_s3_bucket" "logs" { ... }`."""
 
     kind: str
     labels: list[str]
     span: Span
-    data: dict[str, Any] = field(default_factory=dict)
-    spans: dict[tuple, Span] = field(default_factory=dict)
-    locator: Locator | None = None  # replaces `spans` where positions come from elsewhere
+    body: Body
+    locator: Locator | None = None  # JSON syntax: positions come from the document
 
 
-def parse(path: str, text: str) -> list[Entity]:
-    """Entities for one Terraform file; raises ParseError with a line when it is malformed."""
-    blocks = list(_json_blocks(path, text)) if path.endswith(".json") else list(_hcl_blocks(text))
-    return [entity for block in blocks for entity in _entities(path, block)]
+@dataclass
+class TfFile:
+    """One parsed file; `is_json` tells how its attribute expressions are written."""
+
+    path: str
+    text: str
+    blocks: list[Block]
+    is_json: bool = False
+
+    @property
+    def is_override(self) -> bool:
+        stem = Path(self.path).name.split(".")[0]
+        return stem == "override" or stem.endswith("_override")
+
+
+def parse_file(path: str, text: str) -> TfFile:
+    """Blocks of one Terraform file; raises ParseError with a line when it is malformed."""
+    if path.endswith(".json"):
+        return TfFile(path, text, list(_json_blocks(text)), is_json=True)
+    text = _normalise(text)
+    return TfFile(path, text, [_block(node) for node in _hcl_tree(text).children[0].children
+                               if getattr(node, "data", None) == "block"])
+
+
+def parse_tfvars(path: str, text: str) -> dict[str, Any]:
+    """Assignments of a .tfvars or .tfvars.json file, as literal values (UNKNOWN when not)."""
+    from ..evaluate.expressions import Evaluator
+
+    if path.endswith(".json"):
+        try:
+            docs, _ = load_documents(_join_surrogates(text))
+        except Exception as exc:
+            raise ParseError(f"invalid JSON: {getattr(exc, 'problem', exc)}") from None
+        data = docs[0].data if docs else None
+        if not isinstance(data, dict):
+            raise ParseError("a .tfvars.json file must hold a JSON object")
+        return dict(data)
+    text = _normalise(text)
+    evaluator = Evaluator(text, parse_expression=parse_expression)
+    values: dict[str, Any] = {}
+    for node in _hcl_tree(text).children[0].children:
+        if getattr(node, "data", None) == "attribute":
+            values[str(node.children[0].children[0])] = evaluator.value(node.children[-1])
+        elif getattr(node, "data", None) == "block":
+            raise ParseError("a variables file holds only assignments, not blocks", node.meta.line)
+    return values
+
+
+def parse_expression(expression: str):
+    """The Lark tree of one expression written as text (a template hole, a .tf.json string)."""
+    tree = _hcl_parser().parse(f"x = {expression}\n")
+    return tree.children[0].children[0].children[-1]
+
+
+def _normalise(text: str) -> str:
+    text = text.replace("\r\n", "\n")
+    return text if text.endswith("\n") else text + "\n"
 
 
 # -- native syntax -------------------------------------------------------------------------
@@ -51,7 +129,7 @@ def _hcl_parser():
     import hcl2
     import lark
 
-    cache_dir = Path(os.environ.get("SOC2LINT_CACHE_DIR") or user_cache_dir("soc2lint"))
+    cache_dir = cache_directory()
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         cache: str | bool = str(cache_dir / f"hcl2-{hcl2.__version__}-lark-{lark.__version__}.grammar")
@@ -61,25 +139,22 @@ def _hcl_parser():
                           propagate_positions=True, maybe_placeholders=False)
 
 
-def _hcl_blocks(text: str) -> Iterator[Block]:
+def cache_directory() -> Path:
+    """Where soc2lint keeps caches: `SOC2LINT_CACHE_DIR` or the user cache directory."""
+    return Path(os.environ.get("SOC2LINT_CACHE_DIR") or user_cache_dir("soc2lint"))
+
+
+def _hcl_tree(text: str):
     from lark.exceptions import LarkError, UnexpectedInput
 
-    text = text.replace("\r\n", "\n")
-    if not text.endswith("\n"):
-        text += "\n"
     try:
-        tree = _hcl_parser().parse(text)
+        return _hcl_parser().parse(text)
     except UnexpectedInput as exc:
         token = getattr(exc, "token", None)
         line = getattr(token, "line", None) or getattr(exc, "line", None)
         raise ParseError(_lark_message(exc), line if line and line > 0 else None) from None
     except (LarkError, RecursionError) as exc:
         raise ParseError(f"cannot parse HCL: {type(exc).__name__}") from None
-    evaluator = Evaluator(text)
-    body = tree.children[0]
-    for node in body.children:
-        if getattr(node, "data", None) == "block":
-            yield _block(node, evaluator)
 
 
 def _lark_message(exc: Exception) -> str:
@@ -92,73 +167,42 @@ def _lark_message(exc: Exception) -> str:
     return "invalid HCL syntax"
 
 
-def _span_of(node) -> Span:
+def span_of(node) -> Span:
     meta = node.meta
     return Span(meta.line, meta.column, meta.end_line, max(meta.end_column - 1, 1))
 
 
-def _block(node, evaluator: Evaluator) -> Block:
-    kind = str(node.children[0].children[0])
+def _labels(node) -> list[str]:
+    from ..evaluate.expressions import Evaluator
+
     labels = []
     for child in node.children[1:-1]:
         if getattr(child, "data", None) == "identifier":
             labels.append(str(child.children[0]))
         elif getattr(child, "data", None) == "string":
-            labels.append(str(evaluator.value(child)))
-    block = Block(kind, labels, _span_of(node))
-    _fill_body(node.children[-1], evaluator, block.data, block.spans, ())
-    return block
+            labels.append(str(Evaluator("").value(child)))
+    return labels
 
 
-def _fill_body(body, evaluator: Evaluator, data: dict, spans: dict, prefix: tuple) -> None:
-    for node in body.children:
-        kind = getattr(node, "data", None)
+def _block(node) -> Block:
+    return Block(str(node.children[0].children[0]), _labels(node), span_of(node), _body(node.children[-1]))
+
+
+def _body(node) -> Body:
+    body = Body()
+    for child in node.children:
+        kind = getattr(child, "data", None)
         if kind == "attribute":
-            name = str(node.children[0].children[0])
-            expression = node.children[-1]
-            data[name] = evaluator.value(expression)
-            spans[(*prefix, name)] = _span_of(node)
-            _record_value_spans(expression, evaluator, spans, (*prefix, name))
+            name = str(child.children[0].children[0])
+            body.attributes[name] = Attribute(child.children[-1], span_of(child))
         elif kind == "block":
-            name = str(node.children[0].children[0])
-            labels = [c for c in node.children[1:-1] if getattr(c, "data", None) == "string"]
-            if name == "dynamic" and labels:
-                target = str(evaluator.value(labels[0]))
-                items = data.setdefault(target, [])
-                spans.setdefault((*prefix, target), _span_of(node))
-                spans[(*prefix, target, len(items))] = _span_of(node)
-                items.append(Unknown(f"dynamic \"{target}\" block"))
-                continue
-            items = data.setdefault(name, [])
-            if not isinstance(items, list):
-                continue
-            child: dict[str, Any] = {}
-            spans.setdefault((*prefix, name), _span_of(node))
-            spans[(*prefix, name, len(items))] = _span_of(node)
-            _fill_body(node.children[-1], evaluator, child, spans, (*prefix, name, len(items)))
-            items.append(child)
-
-
-def _record_value_spans(expression, evaluator: Evaluator, spans: dict, prefix: tuple) -> None:
-    """Spans for the keys of object values and items of tuples, one level at a time."""
-    node = expression
-    while getattr(node, "data", None) == "expr_term" and len(node.children) == 1:
-        node = node.children[0]
-    if getattr(node, "data", None) == "object":
-        for elem in node.children:
-            if getattr(elem, "data", None) == "object_elem":
-                key = evaluator.object_key(elem.children[0])
-                if not isinstance(key, Unknown):
-                    spans[(*prefix, str(key))] = _span_of(elem)
-                    _record_value_spans(elem.children[-1], evaluator, spans, (*prefix, str(key)))
-    elif getattr(node, "data", None) == "tuple":
-        items = [c for c in node.children if getattr(c, "data", None) != "new_line_or_comment"]
-        for index, item in enumerate(items):
-            spans[(*prefix, index)] = _span_of(item)
+            body.blocks.append(NestedBlock(str(child.children[0].children[0]), _labels(child),
+                                           _body(child.children[-1]), span_of(child)))
+    return body
 
 
 # -- JSON syntax ---------------------------------------------------------------------------
-def _json_blocks(path: str, text: str) -> Iterator[Block]:
+def _json_blocks(text: str) -> Iterator[Block]:
     import yaml
 
     try:
@@ -179,7 +223,18 @@ def _json_blocks(path: str, text: str) -> Iterator[Block]:
                 item_path = where + ((index,) if isinstance(body, list) else ())
                 locator = YamlLocator(root, item_path)
                 span = locator.span(()) or Span(1)
-                yield Block(kind, list(labels), span, json_value(dict(item)), locator=locator)
+                attributes = {str(k): Attribute(_plain(v), locator.span((k,)) or span)
+                              for k, v in item.items()}
+                yield Block(kind, list(labels), span, Body(attributes), locator=locator)
+
+
+def _plain(value: Any) -> Any:
+    """Drop the span-carrying container types so the value pickles small."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 _SURROGATE_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.I)
@@ -208,62 +263,5 @@ def _json_labelled(content: Any, depth: int, where: tuple):
                 yield [label, *labels], body, inner_where
 
 
-# -- entities ------------------------------------------------------------------------------
-def _entities(path: str, block: Block) -> list[Entity]:
-    labels = block.labels
-    if block.kind in ("resource", "data") and len(labels) >= 2:
-        etype, name = labels[0], labels[1]
-        address = f"{etype}.{name}" if block.kind == "resource" else f"data.{etype}.{name}"
-    elif block.kind in ("module", "variable", "output") and labels:
-        etype, address = labels[0], f"{block.kind}.{labels[0]}"
-    elif block.kind == "provider" and labels:
-        alias = block.data.get("alias")
-        etype = labels[0]
-        address = f"provider.{etype}" + (f".{alias}" if isinstance(alias, str) else "")
-    elif block.kind in ("locals", "terraform"):
-        etype, address = block.kind, f"{block.kind}@{block.span.line}"
-    else:
-        return []
-    if _has_no_instances(block.data):
-        return []
-    data = dict(block.data)
-    base = block.locator or DictLocator(block.spans)
-    hits = find_secrets(_string_leaves(block.data))
-    data["hardcoded_secrets"] = [hit.as_data() for hit in hits]
-    extra = {("hardcoded_secrets", i): base.span(hit.path) for i, hit in enumerate(hits)}
-    locator = _Overlay(base, {k: v for k, v in extra.items() if v})
-    return [
-        Entity(FRAMEWORK, block.kind, etype, address, path, block.span, data, locator, address)
-    ]
-
-
-def _has_no_instances(data: dict) -> bool:
-    count, for_each = data.get("count"), data.get("for_each")
-    if isinstance(count, int) and not isinstance(count, bool) and count == 0:
-        return True
-    return isinstance(for_each, dict | list) and len(for_each) == 0
-
-
-def _string_leaves(data: Any, prefix: tuple = (), name: str = "") -> Iterator[tuple]:
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield from _string_leaves(value, (*prefix, key), str(key))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            yield from _string_leaves(value, (*prefix, index), name)
-    elif isinstance(data, str):
-        yield prefix, name, data
-
-
-@dataclass(frozen=True)
-class _Overlay:
-    """Spans of derived fields over the block's own locator."""
-
-    base: Locator
-    extra: dict
-
-    def span(self, path: tuple) -> Span | None:
-        return self.extra.get(path) or self.base.span(path)
-
-
-__all__ = ["FRAMEWORK", "Block", "parse"]
+__all__ = ["FRAMEWORK", "Attribute", "Block", "Body", "NestedBlock", "TfFile", "cache_directory",
+           "parse_expression", "parse_file", "parse_tfvars", "span_of"]

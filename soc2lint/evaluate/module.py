@@ -1,0 +1,692 @@
+"""A Terraform module evaluated as Terraform would: variables, locals, instances, references.
+
+`Module` is a directory's blocks after the override merge; `ModuleInstance` evaluates it with
+the values of its variables (tfvars for a root, a call's arguments for a child) and yields one
+entity per resource instance, recursing into local module calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..model import DictLocator, Entity, RelatedLocation, Span
+from ..parsers.terraform import FRAMEWORK, Attribute, Block, Body, TfFile, parse_expression
+from ..secrets import find_secrets
+from .expressions import EmptyScope, EvalError, Evaluator, Lazy, to_string
+from .values import Ref, Unknown
+
+if TYPE_CHECKING:
+    from .project import Project
+
+META_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
+MAX_DEPTH = 12
+SINGLE = object()  # the instance key of a block without count or for_each
+
+
+@dataclass
+class Declared:
+    """A block and the file it was written in."""
+
+    block: Block
+    file: TfFile
+
+
+@dataclass
+class Module:
+    """The blocks of one directory, overrides merged in."""
+
+    directory: str
+    files: list[TfFile]
+    blocks: list[Declared] = field(default_factory=list)
+    variables: dict[str, Declared] = field(default_factory=dict)
+    locals: dict[str, tuple[Attribute, TfFile]] = field(default_factory=dict)
+    resources: dict[tuple[str, str, str], Declared] = field(default_factory=dict)
+    calls: dict[str, Declared] = field(default_factory=dict)
+    outputs: dict[str, Declared] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for file in sorted(self.files, key=lambda f: (f.is_override, f.path)):
+            for block in file.blocks:
+                self._add(Declared(block, file), file.is_override)
+        self.resource_types = {key[1] for key in self.resources if key[0] == "resource"}
+
+    def _add(self, entry: Declared, override: bool) -> None:
+        block = entry.block
+        if block.kind == "locals":
+            for name, attr in block.body.attributes.items():
+                self.locals[name] = (attr, entry.file)
+            if not override:
+                self.blocks.append(entry)
+            return
+        key = _key(block)
+        table = self._table(block.kind)
+        if override and key is not None and table is not None and key in table:
+            table[key].block = _merged(table[key], entry)
+            return
+        if key is not None and table is not None:
+            table[key] = entry
+        self.blocks.append(entry)
+
+    def _table(self, kind: str) -> dict | None:
+        return {"resource": self.resources, "data": self.resources, "variable": self.variables,
+                "module": self.calls, "output": self.outputs}.get(kind)
+
+    def local_calls(self) -> Iterator[tuple[str, str]]:
+        """(call name, source) of every module call whose source is a local path."""
+        for name, entry in self.calls.items():
+            source = _literal(entry.block.body.attributes.get("source"), entry.file)
+            if isinstance(source, str) and source.startswith(("./", "../")):
+                yield name, source
+
+
+def _key(block: Block) -> Any:
+    if block.kind in ("resource", "data") and len(block.labels) >= 2:
+        return (block.kind, block.labels[0], block.labels[1])
+    if block.kind in ("variable", "module", "output") and block.labels:
+        return block.labels[0]
+    return None
+
+
+def _merged(primary: Declared, override: Declared) -> Block:
+    """Terraform's override merge: attributes replace, nested blocks of a type replace all."""
+    attributes = dict(primary.block.body.attributes)
+    for name, attr in override.block.body.attributes.items():
+        attributes[name] = dataclasses.replace(attr, text=override.file.text)
+    replaced = {nested.type for nested in override.block.body.blocks}
+    blocks = [b for b in primary.block.body.blocks if b.type not in replaced] + override.block.body.blocks
+    return dataclasses.replace(primary.block, body=Body(attributes, blocks))
+
+
+def _literal(attr: Attribute | None, file: TfFile) -> Any:
+    if attr is None:
+        return None
+    return _evaluator_for(file, attr, EmptyScope(), {}).value(attr.expression) if not file.is_json \
+        else attr.expression
+
+
+def _evaluator_for(file: TfFile, attr: Attribute | None, scope: Any, bindings: dict) -> Evaluator:
+    text = attr.text if attr is not None and attr.text is not None else file.text
+    return Evaluator(text, scope, bindings, parse_expression)
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """Where a module instance was called from."""
+
+    path: str
+    span: Span
+    address: str
+
+
+class _Namespace(Lazy):
+    def __init__(self, getter: Callable[[str, str], Any], whole: str = "") -> None:
+        self.getter = getter
+        self.label = whole
+
+    def get(self, name: str, source: str) -> Any:
+        return self.getter(name, source)
+
+    def whole(self, source: str) -> Any:
+        return Unknown(f"{source}: a namespace is not a value")
+
+
+class ModuleInstance:
+    """One instance of a module: the root, or a call (`module.a`, `module.b["x"]`)."""
+
+    def __init__(self, project: Project, module: Module, prefix: str = "",
+                 inputs: Callable[[str], Any] | None = None, chain: tuple[CallSite, ...] = (),
+                 context: str = "") -> None:
+        self.project = project
+        self.module = module
+        self.prefix = prefix
+        self.inputs = inputs
+        self.chain = chain
+        self.context = context
+        self.root_values = project.root_values(module) if inputs is None else {}
+        self._locals: dict[str, Any] = {}
+        self._instances: dict[tuple, Instance] = {}
+        self._keys: dict[int, Any] = {}
+        self._children: dict[tuple[str, Any], ModuleInstance | None] = {}
+        self._busy: set = set()
+
+    # -- names -----------------------------------------------------------------------------
+    def lookup(self, name: str, source: str) -> Any:
+        if name == "var":
+            return _Namespace(lambda n, s: self.variable(n))
+        if name == "local":
+            return _Namespace(lambda n, s: self.local(n))
+        if name == "module":
+            return _Namespace(lambda n, s: self.call_ref(n))
+        if name == "data":
+            return _Namespace(lambda t, s: _Namespace(lambda n, s2: self.block_ref("data", t, n)))
+        if name == "path":
+            return {"module": self.module.directory, "root": ".", "cwd": "."}
+        if name == "terraform":
+            return {"workspace": Unknown("terraform.workspace is chosen when Terraform runs")}
+        if name in self.module.resource_types:
+            return _Namespace(lambda n, s: self.block_ref("resource", name, n))
+        if name in ("count", "each", "self"):
+            raise EvalError(f"'{name}' is not available here")
+        return Unknown(f"{source}: '{name}' is not declared in this module")
+
+    def variable(self, name: str) -> Any:
+        entry = self.module.variables.get(name)
+        if entry is None:
+            raise EvalError(f"variable '{name}' is not declared")
+        if self.inputs is not None:
+            value = self.inputs(name)
+            if value is not _MISSING:
+                return value
+        elif name in self.root_values:
+            return self.root_values[name]
+        default = entry.block.body.attributes.get("default")
+        if default is not None:
+            return self._attribute_value(default, entry.file, {})
+        return Unknown(f"var.{name} has no value")
+
+    def local(self, name: str) -> Any:
+        if name in self._locals:
+            return self._locals[name]
+        found = self.module.locals.get(name)
+        if found is None:
+            raise EvalError(f"local value '{name}' is not declared")
+        key = ("local", name)
+        if key in self._busy:
+            return Unknown(f"local.{name} refers to itself")
+        self._busy.add(key)
+        try:
+            value = self._attribute_value(found[0], found[1], {})
+        finally:
+            self._busy.discard(key)
+        self._locals[name] = value
+        return value
+
+    def block_ref(self, kind: str, type_: str, name: str) -> Lazy:
+        entry = self.module.resources.get((kind, type_, name))
+        if entry is None:
+            prefix = "data." if kind == "data" else ""
+            raise EvalError(f"{prefix}{type_}.{name} is not declared")
+        return BlockRef(self, entry)
+
+    def call_ref(self, name: str) -> Lazy:
+        entry = self.module.calls.get(name)
+        if entry is None:
+            raise EvalError(f"module '{name}' is not declared")
+        return CallRef(self, entry)
+
+    # -- evaluation ------------------------------------------------------------------------
+    def _attribute_value(self, attr: Attribute, file: TfFile, bindings: dict) -> Any:
+        evaluator = _evaluator_for(file, attr, self, bindings)
+        if file.is_json:
+            return json_expression(attr.expression, evaluator)
+        return evaluator.value(attr.expression)
+
+    def keys(self, entry: Declared) -> Any:
+        """The instance keys of a block: [SINGLE], a list of keys, or an Unknown."""
+        cache_key = id(entry)
+        if cache_key not in self._keys:
+            self._keys[cache_key] = self._compute_keys(entry)
+        return self._keys[cache_key]
+
+    def _compute_keys(self, entry: Declared) -> Any:
+        attrs = entry.block.body.attributes
+        if "count" in attrs:
+            count = self._attribute_value(attrs["count"], entry.file, {})
+            if isinstance(count, Unknown):
+                return count
+            try:
+                return list(range(int(float(to_string(count)))))
+            except (EvalError, ValueError):
+                return Unknown(f"count = {count!r} is not a number")
+        if "for_each" in attrs:
+            each = self._attribute_value(attrs["for_each"], entry.file, {})
+            if isinstance(each, Unknown):
+                return each
+            if isinstance(each, dict):
+                return sorted(each)
+            if isinstance(each, list):
+                if any(isinstance(v, Unknown) for v in each):
+                    return next(v for v in each if isinstance(v, Unknown))
+                try:
+                    return sorted({to_string(v) for v in each})
+                except EvalError:
+                    return Unknown("for_each over a list that is not of strings")
+            return Unknown("for_each needs a map or a set of strings")
+        return [SINGLE]
+
+    def bindings(self, entry: Declared, key: Any) -> dict:
+        attrs = entry.block.body.attributes
+        keys = self.keys(entry)
+        if "count" in attrs:
+            return {"count": {"index": keys if isinstance(keys, Unknown) else key}}
+        if "for_each" in attrs:
+            if isinstance(keys, Unknown):
+                return {"each": {"key": keys, "value": keys}}
+            each = self._attribute_value(attrs["for_each"], entry.file, {})
+            value = each[key] if isinstance(each, dict) else key
+            return {"each": {"key": key, "value": value}}
+        return {}
+
+    def instance(self, entry: Declared, key: Any) -> Instance:
+        cache_key = (id(entry), repr(key))
+        if cache_key not in self._instances:
+            self._instances[cache_key] = Instance(self, entry, key)
+        return self._instances[cache_key]
+
+    def child(self, name: str, key: Any) -> ModuleInstance | None:
+        """The module instance a local call creates (None for a remote or missing source)."""
+        if (name, repr(key)) in self._children:
+            return self._children[(name, repr(key))]
+        entry = self.module.calls[name]
+        result = None
+        source = _literal(entry.block.body.attributes.get("source"), entry.file)
+        address = f"{self.prefix}module.{name}{instance_suffix(key)}"
+        if isinstance(source, str) and source.startswith(("./", "../")) and len(self.chain) < MAX_DEPTH:
+            module = self.project.module_for_call(self.module, source, entry.file.path,
+                                                  entry.block.span.line)
+            if module is not None and all(module.directory != site.path for site in self.chain):
+                bindings = self.bindings(entry, key)
+                call = CallSite(entry.file.path, entry.block.span, address)
+                result = ModuleInstance(self.project, module, f"{address}.",
+                                        self._input_getter(entry, bindings),
+                                        (*self.chain, call), self.context or self.module.directory)
+        self._children[(name, repr(key))] = result
+        return result
+
+    def _input_getter(self, entry: Declared, bindings: dict) -> Callable[[str], Any]:
+        cache: dict[str, Any] = {}
+
+        def get(name: str) -> Any:
+            if name not in cache:
+                attr = entry.block.body.attributes.get(name)
+                if attr is None or name in META_ARGUMENTS:
+                    return _MISSING
+                cache[name] = Unknown(f"module input '{name}' refers to itself")
+                cache[name] = self._attribute_value(attr, entry.file, bindings)
+            return cache[name]
+
+        return get
+
+    # -- entities --------------------------------------------------------------------------
+    def entities(self) -> Iterator[Entity]:
+        """One entity per block instance, then those of local module calls."""
+        related = tuple(RelatedLocation(site.path, site.span, f"{site.address} is called here")
+                        for site in reversed(self.chain))
+        for entry in self.module.blocks:
+            yield from self._block_entities(entry, related)
+        for name, entry in self.module.calls.items():
+            keys = self.keys(entry)
+            for key in keys if isinstance(keys, list) else [SINGLE]:
+                child = self.child(name, key)
+                if child is not None:
+                    yield from child.entities()
+
+    def _block_entities(self, entry: Declared, related: tuple) -> Iterator[Entity]:
+        block = entry.block
+        identity = _identity(block)
+        if identity is None:
+            return
+        etype, base = identity
+        base = self.prefix + base
+        if block.kind in ("resource", "data", "module"):
+            keys = self.keys(entry)
+            if isinstance(keys, Unknown):
+                keys = [keys]
+        else:
+            keys = [SINGLE]
+        secrets = None
+        for key in keys:
+            instance = self.instance(entry, key)
+            data, locator = instance.evaluated()
+            if secrets is None:
+                secrets = _literal_secrets(entry)
+            data = dict(data)
+            data["hardcoded_secrets"] = [hit.as_data() for hit in secrets]
+            extra = {("hardcoded_secrets", i): locator.span(hit.path) for i, hit in enumerate(secrets)}
+            known_key = None if key is SINGLE or isinstance(key, Unknown) else key
+            address = base + instance_suffix(known_key)
+            yield Entity(FRAMEWORK, block.kind, etype, address, entry.file.path, block.span, data,
+                         _Overlay(locator, {k: v for k, v in extra.items() if v}), address,
+                         instance_key=None if known_key is None else to_string(known_key),
+                         related=related, context=self.context)
+
+
+_MISSING = object()
+
+
+def _identity(block: Block) -> tuple[str, str] | None:
+    labels = block.labels
+    if block.kind in ("resource", "data") and len(labels) >= 2:
+        address = f"{labels[0]}.{labels[1]}" if block.kind == "resource" else f"data.{labels[0]}.{labels[1]}"
+        return labels[0], address
+    if block.kind in ("module", "variable", "output") and labels:
+        return labels[0], f"{block.kind}.{labels[0]}"
+    if block.kind == "provider" and labels:
+        alias = block.body.attributes.get("alias")
+        value = None if alias is None else alias.expression if isinstance(alias.expression, str) \
+            else Evaluator("").value(alias.expression)
+        return labels[0], f"provider.{labels[0]}" + (f".{value}" if isinstance(value, str) else "")
+    if block.kind in ("locals", "terraform"):
+        return block.kind, f"{block.kind}@{block.span.line}"
+    return None
+
+
+def instance_suffix(key: Any) -> str:
+    if key is None or key is SINGLE or isinstance(key, Unknown):
+        return ""
+    if isinstance(key, int):
+        return f"[{key}]"
+    return '["' + str(key).replace("\\", "\\\\").replace('"', '\\"') + '"]'
+
+
+def _literal_secrets(entry: Declared) -> list:
+    """Secrets in literal values only: a value reached through a variable is not written here."""
+    evaluator = Evaluator(entry.file.text, EmptyScope(), {}, None)
+    if entry.file.is_json:
+        data = {name: json_expression(attr.expression, evaluator)
+                for name, attr in entry.block.body.attributes.items()}
+    else:
+        data, _ = evaluate_body(entry.block.body,
+                                lambda a: Evaluator((a and a.text) or entry.file.text, EmptyScope()),
+                                lambda n, a, ev: ev.value(a.expression))
+    return find_secrets(_string_leaves(data))
+
+
+def _string_leaves(data: Any, prefix: tuple = (), name: str = "") -> Iterator[tuple]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _string_leaves(value, (*prefix, key), str(key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _string_leaves(value, (*prefix, index), name)
+    elif isinstance(data, str):
+        yield prefix, name, data
+
+
+class Instance:
+    """One instance of a resource, data source, module call or other block."""
+
+    def __init__(self, module: ModuleInstance, entry: Declared, key: Any) -> None:
+        self.module = module
+        self.entry = entry
+        self.key = key
+        block = entry.block
+        identity = _identity(block)
+        self.base = module.prefix + (identity[1] if identity else block.kind)
+        known = None if key is SINGLE or isinstance(key, Unknown) else key
+        self.address = self.base + instance_suffix(known)
+        self.bindings = module.bindings(entry, key) if block.kind in ("resource", "data", "module") else {}
+        self._values: dict[str, Any] = {}
+        self._evaluated: tuple | None = None
+
+    def evaluator(self, attr: Attribute | None) -> Evaluator:
+        return _evaluator_for(self.entry.file, attr, self.module, self.bindings)
+
+    def value_of(self, attr: Attribute, evaluator: Evaluator) -> Any:
+        if self.entry.file.is_json:
+            return json_expression(attr.expression, evaluator)
+        return evaluator.value(attr.expression)
+
+    def attribute(self, name: str) -> Any:
+        """The value of one attribute, or a reference to it when the provider computes it."""
+        if name in self._values:
+            return self._values[name]
+        body = self.entry.block.body
+        busy = (self.address, name)
+        if busy in self.module._busy:
+            return Unknown(f"{self.address}.{name} refers to itself")
+        self.module._busy.add(busy)
+        try:
+            value = self._attribute(name, body)
+        finally:
+            self.module._busy.discard(busy)
+        self._values[name] = value
+        return value
+
+    def _attribute(self, name: str, body: Body) -> Any:
+        block = self.entry.block
+        if block.kind == "data" and block.labels[0] == "aws_iam_policy_document" and name in (
+                "json", "minified_json"):
+            from ..derive.iam import policy_document_json
+
+            data, _ = self.evaluated()
+            return policy_document_json(data, f"{self.address}.{name}")
+        attr = body.attributes.get(name)
+        if attr is not None:
+            return self.value_of(attr, self.evaluator(attr))
+        if any(nested.type == name or (nested.type == "dynamic" and nested.labels[:1] == [name])
+               for nested in body.blocks):
+            data, _ = self.evaluated()
+            return data.get(name, [])
+        return Ref(f"{self.address}.{name}", self.base, None if self.key is SINGLE else self.key, name)
+
+    def evaluated(self) -> tuple[dict, Any]:
+        """The whole body as data, with the locator of its spans."""
+        if self._evaluated is None:
+            entry = self.entry
+            if entry.file.is_json:
+                data = {name: self.attribute(name) for name in entry.block.body.attributes}
+                self._evaluated = (data, entry.block.locator or DictLocator())
+            else:
+                data, spans = evaluate_body(entry.block.body, self.evaluator,
+                                            lambda name, attr, ev: self.attribute(name))
+                self._evaluated = (data, DictLocator(spans))
+        return self._evaluated
+
+
+def evaluate_body(body: Body, evaluator_for: Callable[[Attribute | None], Evaluator],
+                  value_of: Callable[[Attribute, Evaluator], Any]) -> tuple[dict, dict]:
+    """A block body as data (nested blocks as lists, dynamic blocks expanded) with spans."""
+    data: dict[str, Any] = {}
+    spans: dict[tuple, Span] = {}
+    _fill(body, evaluator_for(None), evaluator_for, value_of, data, spans, ())
+    return data, spans
+
+
+def _fill(body: Body, evaluator: Evaluator, evaluator_for: Callable, value_of: Callable,
+          data: dict, spans: dict, prefix: tuple) -> None:
+    for name, attr in body.attributes.items():
+        attr_evaluator = evaluator_for(attr) if attr.text else evaluator
+        data[name] = value_of(name, attr, attr_evaluator) if not prefix else attr_evaluator.value(
+            attr.expression)
+        spans[(*prefix, name)] = attr.span
+        _record_value_spans(attr.expression, attr_evaluator, spans, (*prefix, name))
+    for nested in body.blocks:
+        if nested.type == "dynamic" and nested.labels:
+            _dynamic(nested, evaluator, evaluator_for, value_of, data, spans, prefix)
+            continue
+        items = data.setdefault(nested.type, [])
+        if not isinstance(items, list):
+            continue
+        child: dict[str, Any] = {}
+        spans.setdefault((*prefix, nested.type), nested.span)
+        spans[(*prefix, nested.type, len(items))] = nested.span
+        where = (*prefix, nested.type, len(items))
+        _fill(nested.body, evaluator, evaluator_for, value_of, child, spans, where)
+        items.append(child)
+
+
+def _dynamic(nested: Any, evaluator: Evaluator, evaluator_for: Callable, value_of: Callable,
+             data: dict, spans: dict, prefix: tuple) -> None:
+    target = nested.labels[0]
+    items = data.setdefault(target, [])
+    if not isinstance(items, list):
+        return
+    spans.setdefault((*prefix, target), nested.span)
+    attrs = nested.body.attributes
+    collection = evaluator.value(attrs["for_each"].expression) if "for_each" in attrs else Unknown(
+        f'dynamic "{target}" has no for_each')
+    iterator = target
+    if "iterator" in attrs:
+        name = attrs["iterator"].expression
+        iterator = Evaluator(evaluator.text).source(name)
+    content = next((b for b in nested.body.blocks if b.type == "content"), None)
+    if isinstance(collection, Unknown) or content is None:
+        spans[(*prefix, target, len(items))] = nested.span
+        reason = collection.reason if isinstance(collection, Unknown) else "no content block"
+        items.append(Unknown(f'dynamic "{target}" block: {reason}'))
+        return
+    pairs = sorted(collection.items()) if isinstance(collection, dict) else list(enumerate(collection)) \
+        if isinstance(collection, list) else []
+    for key, value in pairs:
+        inner = evaluator.bind({iterator: {"key": key, "value": value}})
+        child: dict[str, Any] = {}
+        where = (*prefix, target, len(items))
+        spans[where] = nested.span
+        _fill(content.body, inner, lambda a, inner=inner: inner, lambda n, a, ev: ev.value(a.expression),
+              child, spans, where)
+        items.append(child)
+
+
+def _record_value_spans(expression: Any, evaluator: Evaluator, spans: dict, prefix: tuple) -> None:
+    """Spans for the keys of object values and items of tuples, one level at a time."""
+    from lark import Tree
+
+    from ..parsers.terraform import span_of
+
+    node = expression
+    while isinstance(node, Tree) and node.data == "expr_term" and len(node.children) == 1:
+        node = node.children[0]
+    if not isinstance(node, Tree):
+        return
+    if node.data == "object":
+        for elem in node.children:
+            if isinstance(elem, Tree) and elem.data == "object_elem":
+                key = evaluator.object_key(elem.children[0])
+                if not isinstance(key, Unknown):
+                    spans[(*prefix, str(key))] = span_of(elem)
+                    _record_value_spans(elem.children[-1], evaluator, spans, (*prefix, str(key)))
+    elif node.data == "tuple":
+        items = [c for c in node.children if not (isinstance(c, Tree) and c.data == "new_line_or_comment")]
+        for position, item in enumerate(items):
+            if isinstance(item, Tree):
+                spans[(*prefix, position)] = span_of(item)
+                _record_value_spans(item, evaluator, spans, (*prefix, position))
+
+
+def json_expression(value: Any, evaluator: Evaluator) -> Any:
+    """A `.tf.json` value: strings are templates, so `"${var.x}"` is evaluated."""
+    if isinstance(value, str):
+        return evaluator.template(value, value) if "${" in value else value
+    if isinstance(value, dict):
+        return {k: json_expression(v, evaluator) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_expression(v, evaluator) for v in value]
+    return value
+
+
+class BlockRef(Lazy):
+    """`aws_s3_bucket.logs` (or `data.x.y`) in an expression: its instances and attributes."""
+
+    def __init__(self, module: ModuleInstance, entry: Declared) -> None:
+        self.module = module
+        self.entry = entry
+        self.base = module.prefix + (_identity(entry.block) or ("", ""))[1]
+
+    def _single(self) -> Instance | None:
+        keys = self.module.keys(self.entry)
+        return self.module.instance(self.entry, SINGLE) if keys == [SINGLE] else None
+
+    def get(self, name: str, source: str) -> Any:
+        single = self._single()
+        if single is not None:
+            return single.attribute(name)
+        return Ref(source, self.base, None, name)
+
+    def at(self, key: Any, source: str) -> Any:
+        keys = self.module.keys(self.entry)
+        if isinstance(keys, list) and keys != [SINGLE]:
+            if isinstance(key, int | float) and not isinstance(key, bool) and "count" in \
+                    self.entry.block.body.attributes:
+                key = int(key)
+            else:
+                key = to_string(key)
+            if key not in keys:
+                raise EvalError(f"{self.base} has no instance {instance_suffix(key)}")
+            return InstanceRef(self.module.instance(self.entry, key))
+        return Ref(source, self.base, key if not isinstance(key, Unknown) else None)
+
+    def splat(self, source: str) -> Any:
+        keys = self.module.keys(self.entry)
+        if isinstance(keys, Unknown):
+            return keys
+        return [InstanceRef(self.module.instance(self.entry, key)) for key in keys]
+
+    def whole(self, source: str) -> Any:
+        single = self._single()
+        if single is not None:
+            return Ref(source, self.base, None)
+        keys = self.module.keys(self.entry)
+        if isinstance(keys, list) and "for_each" in self.entry.block.body.attributes:
+            return {k: Ref(f"{self.base}[{k!r}]", self.base, k) for k in keys}
+        if isinstance(keys, list):
+            return [Ref(f"{self.base}[{k}]", self.base, k) for k in keys]
+        return Ref(source, self.base, None)
+
+
+class InstanceRef(Lazy):
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+
+    def get(self, name: str, source: str) -> Any:
+        return self.instance.attribute(name)
+
+    def whole(self, source: str) -> Any:
+        key = self.instance.key
+        return Ref(source, self.instance.base, None if key is SINGLE else key)
+
+
+class CallRef(Lazy):
+    """`module.a` in an expression: the outputs of the called module's instances."""
+
+    def __init__(self, module: ModuleInstance, entry: Declared) -> None:
+        self.module = module
+        self.entry = entry
+        self.name = entry.block.labels[0]
+
+    def _output(self, key: Any, name: str, source: str) -> Any:
+        child = self.module.child(self.name, key)
+        if child is None:
+            return Unknown(f"{source}: module '{self.name}' is not evaluated (remote or missing source)")
+        entry = child.module.outputs.get(name)
+        if entry is None:
+            raise EvalError(f"module '{self.name}' has no output '{name}'")
+        attr = entry.block.body.attributes.get("value")
+        if attr is None:
+            return None
+        return child._attribute_value(attr, entry.file, {})
+
+    def get(self, name: str, source: str) -> Any:
+        keys = self.module.keys(self.entry)
+        if keys == [SINGLE]:
+            return self._output(SINGLE, name, source)
+        return Unknown(f"{source}: module '{self.name}' has several instances")
+
+    def at(self, key: Any, source: str) -> Any:
+        keys = self.module.keys(self.entry)
+        if isinstance(keys, Unknown):
+            return keys
+        key = int(key) if isinstance(key, int | float) and not isinstance(key, bool) else to_string(key)
+        if key not in keys:
+            raise EvalError(f"module '{self.name}' has no instance {instance_suffix(key)}")
+        return _Namespace(lambda n, s: self._output(key, n, s))
+
+    def whole(self, source: str) -> Any:
+        return Unknown(f"{source}: the whole module object is not evaluated")
+
+
+@dataclass(frozen=True)
+class _Overlay:
+    """Spans of derived fields over the block's own locator."""
+
+    base: Any
+    extra: dict
+
+    def span(self, path: tuple) -> Span | None:
+        return self.extra.get(path) or self.base.span(path)
+
+
+__all__ = ["CallSite", "Module", "ModuleInstance", "evaluate_body", "instance_suffix", "json_expression"]

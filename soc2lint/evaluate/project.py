@@ -1,0 +1,258 @@
+"""The Terraform part of a scan: which directories are modules, which are roots, their values.
+
+A file asked for is evaluated with its whole directory as context (sibling `.tf` files and the
+variable files Terraform loads by itself); findings are kept only for the files asked for.
+Local module calls are followed; a directory another scanned directory calls is evaluated
+through its calls, with their arguments, and not on its own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..discovery import Namer, Source, kind_of, read_text
+from ..model import Entity, Notification
+from ..parsers import ParseError
+from ..parsers.cache import ParseCache
+from ..parsers.terraform import TfFile, parse_file, parse_tfvars
+from .module import Module, ModuleInstance
+
+POOL_MIN_FILES = 64  # below this, starting worker processes costs more than it saves
+
+
+@dataclass
+class TerraformResult:
+    entities: list[Entity] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+def _parse_one(item: tuple[str, str]) -> TfFile | ParseError:
+    path, text = item
+    try:
+        return parse_file(path, text)
+    except ParseError as exc:
+        return exc
+    except RecursionError:
+        return ParseError("too deeply nested to parse")
+
+
+class Project:
+    """Loads directories as modules (parsing each file once) and evaluates the roots."""
+
+    def __init__(self, var_files: Iterable[Path] = (), cache: ParseCache | None = None,
+                 namer: Namer | None = None, workers: int | None = None) -> None:
+        self.var_files = [Path(p) for p in var_files]
+        self.cache = cache if cache is not None else ParseCache.default()
+        self.namer = namer or Namer()
+        self.workers = workers
+        self.notifications: list[Notification] = []
+        self._asked: dict[Path, Source] = {}
+        self._modules: dict[Path, Module | None] = {}
+        self._files: dict[Path, TfFile | None] = {}
+        self._locations: dict[str, Path] = {}
+        self._var_values: dict[Path, dict[str, Any]] = {}
+        self._warned: set[str] = set()
+
+    # -- loading ---------------------------------------------------------------------------
+    def _directory_files(self, directory: Path) -> list[Path]:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            return []
+        return [directory / n for n in names if kind_of(n) in ("terraform", "terraform-json")
+                and (directory / n).is_file()]
+
+    def _parse_all(self, paths: list[Path]) -> None:
+        """Parse the files not parsed yet: from the cache, else in a pool when there are many."""
+        todo: list[tuple[Path, str, str, str]] = []
+        for path in paths:
+            if path in self._files:
+                continue
+            source = self._asked.get(path)
+            if source is not None:
+                display, text = source.path, source.text
+            else:
+                display = self.namer.name(path)
+                text, problem = read_text(path)
+                if problem:
+                    self._files[path] = None
+                    if problem != "empty file":
+                        self._note(display, f"{problem}; its module is evaluated without it", "warning")
+                    continue
+            key = ParseCache.key("json" if display.endswith(".json") else "hcl", text)
+            cached = self.cache.get(key)
+            if isinstance(cached, TfFile):
+                self._files[path] = TfFile(display, cached.text, cached.blocks, cached.is_json)
+                continue
+            todo.append((path, display, text, key))
+        if not todo:
+            return
+        items = [(display, text) for _, display, text, _ in todo]
+        if len(todo) >= POOL_MIN_FILES and (self.workers or os.cpu_count() or 1) > 1:
+            workers = min(self.workers or os.cpu_count() or 1, 8)
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(_parse_one, items, chunksize=8))
+        else:
+            results = [_parse_one(item) for item in items]
+        for (path, display, _text, key), result in zip(todo, results, strict=True):
+            if isinstance(result, ParseError):
+                self._files[path] = None
+                if path in self._asked:
+                    self.notifications.append(Notification(display, result.message, "error", result.line))
+                else:
+                    self._note(display, f"cannot parse ({result.message}); its module is evaluated "
+                               "without it", "warning", result.line)
+                continue
+            self._files[path] = result
+            self.cache.put(key, result)
+
+    def _note(self, path: str, message: str, level: str, line: int | None = None) -> None:
+        if (path, message) not in self._warned:
+            self._warned.add((path, message))
+            self.notifications.append(Notification(path, message, level, line))
+
+    def module(self, directory: Path) -> Module | None:
+        """The module in a directory (None when it holds no Terraform file)."""
+        directory = directory.resolve()
+        if directory not in self._modules:
+            paths = self._directory_files(directory)
+            self._parse_all(paths)
+            files = [f for f in (self._files.get(p) for p in paths) if f is not None]
+            module = None
+            if paths:
+                module = Module(self.namer.name(directory) if directory.exists() else str(directory), files)
+                self._locations[module.directory] = directory
+            self._modules[directory] = module
+        return self._modules[directory]
+
+    def module_for_call(self, caller: Module, source: str, caller_file: str, line: int) -> Module | None:
+        """The module a local `source` names, relative to the calling module's directory."""
+        base = self._locations.get(caller.directory)
+        if base is None:
+            return None
+        module = self.module(base / source)
+        if module is None:
+            self._note(caller_file, f"module source '{source}' (line {line}) has no Terraform files; "
+                       "its outputs are unknown", "warning", line)
+        return module
+
+    def root_values(self, module: Module) -> dict[str, Any]:
+        """Variable values for a root module: auto-loaded variable files, then --var-file."""
+        directory = self._locations.get(module.directory)
+        if directory is None:
+            return {}
+        if directory not in self._var_values:
+            values: dict[str, Any] = {}
+            for path in [*auto_var_files(directory), *self.var_files]:
+                values.update(self._read_var_file(path))
+            self._var_values[directory] = values
+        return self._var_values[directory]
+
+    def _read_var_file(self, path: Path) -> dict[str, Any]:
+        display = self.namer.name(path) if path.exists() else str(path)
+        text, problem = read_text(path)
+        if problem:
+            if problem != "empty file":
+                self._note(display, problem, "error")
+            return {}
+        try:
+            return parse_tfvars(display, text)
+        except ParseError as exc:
+            self._note(display, exc.message, "error", exc.line)
+            return {}
+
+    # -- evaluation ------------------------------------------------------------------------
+    def evaluate(self, sources: Iterable[Source]) -> TerraformResult:
+        """Entities of the Terraform sources asked for, evaluated in their modules."""
+        result = TerraformResult()
+        reported: set[str] = set()
+        directories: list[Path] = []
+        standalone: list[Source] = []
+        for source in sources:
+            if source.location is None:
+                standalone.append(source)
+                continue
+            location = source.location
+            if source.kind == "tfvars":
+                if is_auto_var_file(location.name):
+                    reported.update(self.namer.name(p) for p in self._directory_files(location.parent))
+                else:
+                    self._read_var_file(location)  # checked for errors; loaded only when named
+            else:
+                self._asked[location] = source
+                reported.add(source.path)
+            if location.parent not in directories:
+                directories.append(location.parent)
+        self._parse_all([p for d in directories for p in self._directory_files(d)])
+        modules = [m for m in (self.module(d) for d in directories) if m is not None]
+        called = self._called_directories(modules)
+        for module in modules:
+            if self._locations[module.directory] in called:
+                continue
+            instance = ModuleInstance(self, module, context=module.directory)
+            result.entities.extend(e for e in instance.entities() if e.path in reported)
+        for source in standalone:
+            result.entities.extend(self._standalone(source))
+        result.files = sorted(reported)
+        result.notifications = self.notifications
+        return result
+
+    def _called_directories(self, modules: list[Module]) -> set[Path]:
+        """Directories that a loaded module calls as a local module, transitively."""
+        called: set[Path] = set()
+        stack = list(modules)
+        while stack:
+            module = stack.pop()
+            base = self._locations.get(module.directory)
+            for _, source in module.local_calls():
+                target = (base / source).resolve()
+                if target in called or target == base:
+                    continue
+                called.add(target)
+                child = self.module(target)
+                if child is not None:
+                    stack.append(child)
+        return called
+
+    def _standalone(self, source: Source) -> list[Entity]:
+        """A file read from standard input: a module of its own."""
+        try:
+            return self.file_entities(source.path, source.text)
+        except ParseError as exc:
+            self.notifications.append(Notification(source.path, exc.message, "error", exc.line))
+            return []
+
+    def file_entities(self, path: str, text: str) -> list[Entity]:
+        """The entities of one file evaluated as a module of its own; raises ParseError."""
+        module = Module(".", [parse_file(path, text)])
+        return list(ModuleInstance(self, module, context=".").entities())
+
+
+def evaluate_text(path: str, text: str) -> list[Entity]:
+    """Entities of one Terraform file on its own, without a cache (tests, standard input)."""
+    return Project(cache=ParseCache(None)).file_entities(path, text)
+
+
+def is_auto_var_file(name: str) -> bool:
+    return name in ("terraform.tfvars", "terraform.tfvars.json") or name.endswith(
+        (".auto.tfvars", ".auto.tfvars.json"))
+
+
+def auto_var_files(directory: Path) -> list[Path]:
+    """The variable files Terraform loads by itself, in its order."""
+    found = [directory / n for n in ("terraform.tfvars", "terraform.tfvars.json")
+             if (directory / n).is_file()]
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.endswith((".auto.tfvars", ".auto.tfvars.json")))
+    except OSError:
+        names = []
+    return found + [directory / n for n in names if (directory / n).is_file()]
+
+
+__all__ = ["Project", "TerraformResult", "auto_var_files", "evaluate_text", "is_auto_var_file"]

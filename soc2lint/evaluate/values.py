@@ -1,0 +1,102 @@
+"""Values the Terraform evaluator produces besides plain Python data.
+
+Known values are `str`, `int`/`float`, `bool`, `None`, `list` (tuples, lists and sets) and
+`dict` (objects and maps). Everything the evaluator cannot know is an `Unknown` (from the
+model), possibly one of the richer kinds below, which keep what *is* known.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..model import Unknown
+
+
+class EvalError(Exception):
+    """An expression Terraform itself would reject (wrong type, missing key): `try` catches it."""
+
+
+class Ref(Unknown):
+    """A computed attribute of another block: `aws_s3_bucket.logs.id`.
+
+    `address` is module-qualified (`module.a.aws_s3_bucket.logs`), `key` the instance key when
+    the reference names one, so joins can link the two entities.
+    """
+
+    __slots__ = ("address", "attribute", "key")
+
+    def __init__(self, reason: str, address: str, key: Any = None, attribute: str = "") -> None:
+        super().__init__(reason)
+        self.address = address
+        self.key = key
+        self.attribute = attribute
+
+    def __repr__(self) -> str:
+        return f"Ref({self.address!r}, key={self.key!r}, attribute={self.attribute!r})"
+
+
+class Template(Unknown):
+    """A string with unknown holes: `"arn:${data.p.partition}:s3:::b/*"` keeps its known parts."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, reason: str, parts: tuple) -> None:
+        super().__init__(reason)
+        self.parts = parts
+
+    def fill(self, filler: str) -> str:
+        """The string with every hole replaced by `filler`."""
+        return "".join(filler if isinstance(p, Unknown) else p for p in self.parts)
+
+    @property
+    def holes(self) -> tuple[Unknown, ...]:
+        return tuple(p for p in self.parts if isinstance(p, Unknown))
+
+
+class Encoded(Unknown):
+    """`jsonencode(...)` of a value with unknown parts: the structure stays readable."""
+
+    __slots__ = ("decoded",)
+
+    def __init__(self, reason: str, decoded: Any) -> None:
+        super().__init__(reason)
+        self.decoded = decoded
+
+
+def is_known(value: Any) -> bool:
+    """True when the value holds no Unknown anywhere."""
+    if isinstance(value, Unknown):
+        return False
+    if isinstance(value, dict):
+        return all(is_known(v) for v in value.values())
+    if isinstance(value, list):
+        return all(is_known(v) for v in value)
+    return True
+
+
+def first_unknown(value: Any) -> Unknown | None:
+    """The first Unknown inside a value, to name it."""
+    if isinstance(value, Unknown):
+        return value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        found = first_unknown(item)
+        if found is not None:
+            return found
+    return None
+
+
+def decode_json(value: Any) -> Any:
+    """A policy-like document given as a JSON string, `jsonencode(...)` or a plain object."""
+    if isinstance(value, Encoded):
+        return value.decoded
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return Unknown(f"not valid JSON: {value[:40]!r}")
+    return value
+
+
+__all__ = ["Encoded", "EvalError", "Ref", "Template", "Unknown", "decode_json", "first_unknown", "is_known"]
