@@ -39,13 +39,15 @@ def _load_rules(rules_dirs: tuple[str, ...], criteria=(), tags=(), only=()):
     return select(rules, _split_csv(criteria), _split_csv(tags))
 
 
-def exit_code(result, fail_on: str) -> int:
-    """1 when an unsuppressed failure is at or above `fail_on`; else 3 when input was unreadable."""
+def exit_code(result, fail_on: str, unknown_as_failure: bool = False) -> int:
+    """1 when an unsuppressed failure (or, when asked, an undecided result) is at or above
+    `fail_on`; else 3 when input was unreadable."""
     from .model import Severity
 
     if fail_on != "none":
         threshold = Severity(fail_on).rank
-        if any(f.rule.severity.rank >= threshold for f in result.failures):
+        counted = result.failures + (result.unknowns if unknown_as_failure else ())
+        if any(f.rule.severity.rank >= threshold for f in counted):
             return EXIT_FINDINGS
     if any(n.is_error for n in result.notifications):
         return EXIT_INCOMPLETE
@@ -77,8 +79,12 @@ def main() -> None:
               help="Put undecided results in SARIF under '<rule>/unresolved' (no severity).")
 @click.option("--category", help="SARIF automationDetails.id (default 'soc2lint/').")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a tty).")
+@click.option("--var-file", "var_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Terraform variables file for the root modules (repeatable; later files win).")
+@click.option("--unknown-as-failure", is_flag=True,
+              help="Count undecided results (unresolved values) as failures for the exit code.")
 def scan(paths, formats, output, fail_on, criteria, tags, rules_dir, only_rules, stdin_filename,
-         sarif_include_unknown, category, color) -> None:
+         sarif_include_unknown, category, color, var_files, unknown_as_failure) -> None:
     """Scan files and directories (default: the current directory); '-' reads YAML from stdin."""
     targets = _targets(formats or ("text",), output)
     rules = _load_rules(rules_dir, criteria, tags, only_rules)
@@ -88,8 +94,9 @@ def scan(paths, formats, output, fail_on, criteria, tags, rules_dir, only_rules,
 
     stdin_text = sys.stdin.read() if "-" in paths else None
     found = discover(list(paths) or ["."], stdin_text, stdin_filename)
-    result = run_scan(found, rules, _progress if _interactive(found) else None)
-    code = exit_code(result, fail_on)
+    result = run_scan(found, rules, _progress if _interactive(found) else None,
+                      var_files=[Path(p) for p in var_files])
+    code = exit_code(result, fail_on, unknown_as_failure)
     for fmt, destination in targets:
         use_color = color if color is not None else (destination is None and sys.stdout.isatty())
         text = render(fmt, result, color=use_color, include_unknown=sarif_include_unknown,

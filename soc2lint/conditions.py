@@ -139,7 +139,9 @@ def _contains(value: Any, item: Any) -> Truth:
     if isinstance(value, list):
         if any(loose_equal(v, item) for v in value if not isinstance(v, Unknown)):
             return True
-        return None if any(isinstance(v, Unknown) for v in value) else False
+        undecided = [v for v in value
+                     if isinstance(v, Unknown) and _on_template("equals", v, item) is not False]
+        return None if undecided else False
     if isinstance(value, dict):
         return item in value
     if isinstance(value, str):
@@ -260,7 +262,9 @@ def _leaf(cond: Mapping, root: Any, ctx: Context) -> Truth:
     unknowns = [v for _, v in found if isinstance(v, Unknown)]
     known = [v for _, v in found if not isinstance(v, Unknown)]
     if "exists" in cond:
-        present: Truth = True if known else (None if unknowns else False)
+        # a reference to a provider-computed attribute or a partly known string is not null
+        present: Truth = True if known or any(_is_present(v) for v in unknowns) else (
+            None if unknowns else False)
         result = present if cond["exists"] else _not(present)
     elif "empty" in cond:
         empties = [_is_empty(v) for v in known]
@@ -270,12 +274,48 @@ def _leaf(cond: Mapping, root: Any, ctx: Context) -> Truth:
         op_name = next(k for k in cond if k in OPERATORS)
         if not found:
             return False
-        result = _and([OPERATORS[op_name](v, cond[op_name]) for v in known]
-                      + [None] * len(unknowns))
+        partial = [_on_template(op_name, v, cond[op_name]) for v in unknowns]
+        result = _and([OPERATORS[op_name](v, cond[op_name]) for v in known] + partial)
+        unknowns = [v for v, truth in zip(unknowns, partial, strict=True) if truth is None]
     if result is None:
         for value in unknowns:
             ctx.unknown(value)
     return result
+
+
+def _is_present(value: Unknown) -> bool:
+    from .evaluate.values import Ref, Template
+
+    return isinstance(value, Ref | Template)
+
+
+def _on_template(op: str, value: Unknown, expected: Any) -> Truth:
+    """Decide an operator on a string with unknown holes from its known parts, when they suffice."""
+    from .evaluate.values import Template
+
+    if not isinstance(value, Template):
+        return None
+    if op in ("not_equals", "not_in", "not_matches", "not_contains"):
+        return _not(_on_template(op[4:], value, expected))
+    if op == "equals":
+        return _could_equal(value, expected)
+    if op == "in":
+        return _or([_could_equal(value, x) for x in expected])
+    if op == "matches":
+        # a match in the known text that holds whether the holes are empty or full decides it;
+        # no match proves nothing, since a hole may hold what the pattern needs
+        found = all(re.search(expected, value.fill(filler)) for filler in ("", "\uE000"))
+        return True if found else None
+    if op == "contains" and isinstance(expected, str):
+        return True if any(isinstance(p, str) and expected in p for p in value.parts) else None
+    return None
+
+
+def _could_equal(value: Any, expected: Any) -> Truth:
+    if not isinstance(expected, str):
+        return False if _as_number(expected) is None and _as_bool(expected) is None else None
+    pattern = "".join(re.escape(p) if isinstance(p, str) else ".*" for p in value.parts)
+    return None if re.fullmatch(pattern, expected, re.S) else False
 
 
 def check(cond: Any, where: str = "assert") -> None:

@@ -47,6 +47,8 @@ def report_data(result: ScanResult) -> dict:
                            "instance_key": f.entity.instance_key},
                 "soc2": list(f.rule.soc2.primary),
                 "fingerprint": f.fingerprint, "unresolved": list(f.unresolved),
+                "related_locations": [{"file": r.path, "line": r.span.line, "message": r.message}
+                                      for r in f.entity.related],
             }
             for f in result.findings
         ],

@@ -127,6 +127,13 @@ def _location(path: str, span) -> om.Location:
         artifact_location=om.ArtifactLocation(uri=artifact_uri(path)), region=region))
 
 
+def _related(index: int, related) -> om.Location:
+    location = _location(related.path, related.span)
+    location.id = index
+    location.message = om.Message(text=related.message)
+    return location
+
+
 def _result(finding: Finding, index: dict[str, int]) -> om.Result:
     unresolved = finding.outcome is Outcome.UNKNOWN
     rule_id = f"{finding.rule.id}/unresolved" if unresolved else finding.rule.id
@@ -139,6 +146,7 @@ def _result(finding: Finding, index: dict[str, int]) -> om.Result:
         rule_id=rule_id, rule_index=index[rule_id],
         level="note" if unresolved else finding.rule.severity.sarif_level,
         message=om.Message(text=text), locations=[_location(finding.path, finding.span)],
+        related_locations=[_related(i, r) for i, r in enumerate(finding.entity.related)] or None,
         partial_fingerprints={FINGERPRINT_KEY: finding.fingerprint},
         properties={"soc2": list(finding.rule.soc2.primary),
                     "resource": finding.entity.address},

@@ -30,6 +30,8 @@ def render_text(result: ScanResult, color: bool = False) -> str:
                 f"{style(f.rule.id, fg='cyan')}  {f.message}"
                 f"  [{', '.join(f.rule.soc2.primary)}]"
             )
+            for related in f.entity.related:
+                lines.append(f"      via {related.message}: {related.path}:{related.span.line}")
         lines.append("")
     if result.unknowns:
         lines.append(style("Not decided (values not resolved):", bold=True))
