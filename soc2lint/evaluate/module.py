@@ -32,6 +32,7 @@ class Declared:
 
     block: Block
     file: TfFile
+    overridden_by: list[tuple[str, Span]] = field(default_factory=list)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Module:
         table = self._table(block.kind)
         if override and key is not None and table is not None and key in table:
             table[key].block = _merged(table[key], entry)
+            table[key].overridden_by.append((entry.file.path, block.span))
             return
         if key is not None and table is not None:
             table[key] = entry
@@ -91,10 +93,16 @@ def _key(block: Block) -> Any:
 
 
 def _merged(primary: Declared, override: Declared) -> Block:
-    """Terraform's override merge: attributes replace, nested blocks of a type replace all."""
+    """Terraform's override merge: attributes replace, nested blocks of a type replace all.
+
+    An overriding attribute is located where the attribute it replaces was written (or at the
+    block): findings stay in the block's own file, with the override file as a related location.
+    """
     attributes = dict(primary.block.body.attributes)
     for name, attr in override.block.body.attributes.items():
-        attributes[name] = dataclasses.replace(attr, text=override.file.text)
+        original = attributes.get(name)
+        span = original.span if original is not None else primary.block.span
+        attributes[name] = dataclasses.replace(attr, text=override.file.text, span=span)
     replaced = {nested.type for nested in override.block.body.blocks}
     blocks = [b for b in primary.block.body.blocks if b.type not in replaced] + override.block.body.blocks
     return dataclasses.replace(primary.block, body=Body(attributes, blocks))
@@ -338,6 +346,8 @@ class ModuleInstance:
         else:
             keys = [SINGLE]
         secrets = None
+        related = related + tuple(RelatedLocation(path, span, f"{base} is overridden here")
+                                  for path, span in entry.overridden_by)
         for key in keys:
             instance = self.instance(entry, key)
             data, locator = instance.evaluated()

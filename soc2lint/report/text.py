@@ -31,7 +31,7 @@ def render_text(result: ScanResult, color: bool = False) -> str:
                 f"  [{', '.join(f.rule.soc2.primary)}]"
             )
             for related in f.entity.related:
-                lines.append(f"      via {related.message}: {related.path}:{related.span.line}")
+                lines.append(f"      see {related.path}:{related.span.line} ({related.message})")
         lines.append("")
     if result.unknowns:
         lines.append(style("Not decided (values not resolved):", bold=True))

@@ -1,0 +1,59 @@
+"""The parse cache (content-addressed, never stale, safe to delete) and the process pool."""
+
+from __future__ import annotations
+
+import shutil
+
+from helpers import git_init, write
+
+from soc2lint.discovery import discover
+from soc2lint.evaluate.project import Project
+from soc2lint.parsers.cache import ParseCache
+
+TF = 'resource "aws_db_instance" "db{n}" {{\n  storage_encrypted = {value}\n}}\n'
+
+
+def _evaluate(root, cache, workers=None):
+    project = Project(cache=cache, workers=workers)
+    result = project.evaluate(discover([str(root)]).sources)
+    return {(e.path, e.address): dict(e.data) for e in result.entities}, result.notifications
+
+
+def test_cache_hits_on_the_same_text_and_misses_on_changed_text(tmp_path, monkeypatch):
+    git_init(tmp_path / "repo")
+    write(tmp_path / "repo", {"main.tf": TF.format(n=1, value="true")})
+    monkeypatch.chdir(tmp_path / "repo")
+    cache = ParseCache(tmp_path / "cache")
+    first, _ = _evaluate(tmp_path / "repo", cache)
+    assert (cache.hits, cache.misses) == (0, 1)
+    again, _ = _evaluate(tmp_path / "repo", cache)
+    assert again == first and cache.hits == 1
+    write(tmp_path / "repo", {"main.tf": TF.format(n=1, value="false")})
+    changed, _ = _evaluate(tmp_path / "repo", cache)
+    assert changed[("main.tf", "aws_db_instance.db1")]["storage_encrypted"] is False  # never stale
+
+
+def test_cache_directory_is_safe_to_delete_or_corrupt(tmp_path, monkeypatch):
+    git_init(tmp_path / "repo")
+    write(tmp_path / "repo", {"main.tf": TF.format(n=1, value="true")})
+    monkeypatch.chdir(tmp_path / "repo")
+    cache = ParseCache(tmp_path / "cache")
+    expected, _ = _evaluate(tmp_path / "repo", cache)
+    for entry in (tmp_path / "cache").rglob("*.pickle"):
+        entry.write_bytes(b"not a pickle")
+    assert _evaluate(tmp_path / "repo", cache)[0] == expected
+    shutil.rmtree(tmp_path / "cache")
+    assert _evaluate(tmp_path / "repo", cache)[0] == expected
+
+
+def test_process_pool_gives_the_same_entities_as_one_process(tmp_path, monkeypatch):
+    git_init(tmp_path / "repo")
+    files = {f"m{n // 10}/f{n}.tf": TF.format(n=n, value="true" if n % 2 else "false") for n in range(80)}
+    files["m0/broken.tf"] = 'resource "x" {\n'
+    write(tmp_path / "repo", files)
+    monkeypatch.chdir(tmp_path / "repo")
+    serial, serial_notes = _evaluate(tmp_path / "repo", ParseCache(None), workers=1)
+    pooled, pooled_notes = _evaluate(tmp_path / "repo", ParseCache(None), workers=2)
+    assert len(serial) == 80 and pooled == serial
+    assert [(n.path, n.message) for n in pooled_notes] == [(n.path, n.message) for n in serial_notes]
+    assert [n.path for n in serial_notes] == ["m0/broken.tf"]
