@@ -12,9 +12,11 @@ generated from string templates with a seeded random.Random. Measured:
   (median of --repeat runs), files/s, MB/s and peak RSS of the scanning process (max over the runs);
 - wall time of scanning one .tf and one .yaml file, interpreter start-up included (median of 5): what a
   pre-commit hook pays;
-- in process, best of --repeat: `hcl2.parses` over every .tf file vs the full scan (discover + scan) of
-  the same files, i.e. the parse share of the Terraform scan, plus the one-off cost of building the
-  LALR tables behind `hcl2.parses` (hcl2_build_s).
+- the Terraform part alone, whole process: cold (empty parse cache, so the grammar tables are built and
+  every file parsed, in a process pool when there are many), warm (every file from the cache), and
+  with neither cache nor pool; MB/s of each;
+- in process, best of --repeat, no cache: parsing every .tf file vs the full scan of the same files,
+  i.e. the parse share of the Terraform scan.
 The machine should be otherwise idle: the figures are wall-clock times.
 """
 
@@ -66,7 +68,7 @@ def gen_tf(rng: random.Random, i: int) -> str:
     }
   }"""
     ref = f"v{rng.randint(1, 9)}.{rng.randint(0, 20)}"
-    return f"""# Generated stack {i} for team {team} ({env})
+    return _unique(f"""# Generated stack {i} for team {team} ({env})
 variable "environment" {{ default = "{env}" }}
 variable "db_password" {{ sensitive = true }}
 variable "office_cidr" {{
@@ -127,7 +129,30 @@ module "network" {{
   cidr_block = "10.{rng.randint(0, 255)}.0.0/16"
   azs        = [for s in ["a", "b", "c"] : "{b(REGIONS)}${{s}}"]
 }}
-"""
+""", i)
+
+
+_RENAMES = ('variable "environment"', 'var.environment', 'variable "db_password"', 'var.db_password',
+            'variable "office_cidr"', 'var.office_cidr', '  name = "', 'local.name', '  tags = {',
+            'local.tags', '"aws_kms_key" "main"', 'aws_kms_key.main', '"aws_s3_bucket" "data"',
+            '"aws_security_group" "db"', 'aws_security_group.db', '"aws_db_instance" "main"',
+            'module "network"', 'module.network')
+
+
+def _unique(text: str, i: int) -> str:
+    """Number every declared name after its file: the files of a directory form one module."""
+    for old in _RENAMES:
+        if old.endswith('"') and old.count('"') == 4:  # a block's labels
+            new = old[:-1] + f'_{i}"'
+        elif old.endswith(('= "', "= {")):  # a local's definition
+            name = old.split("=")[0].rstrip()
+            new = f"{name}_{i} " + old[len(name) + 1:]
+        elif old.startswith(("variable ", "module ")):
+            new = old[:-1] + f'_{i}"'
+        else:
+            new = f"{old}_{i}"
+        text = text.replace(old, new)
+    return text
 
 
 def gen_k8s(rng: random.Random, i: int) -> str:
@@ -229,9 +254,9 @@ def build_corpus(root: Path, n: int, seed: int) -> tuple[int, int]:
     return n, total
 
 
-def run_scan(target: Path, out: Path) -> dict:
+def run_scan(target: Path, out: Path, env: dict | None = None) -> dict:
     cmd = [sys.executable, "-c", WRAPPER, SOC2LINT, "scan", str(target), "--format", "json", "-o", str(out)]
-    res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout)
     if res["rc"] not in (0, 1):  # 1 = failures found, which the corpus has on purpose
         sys.exit(f"soc2lint exited {res['rc']}")
     return res
@@ -249,33 +274,48 @@ def one_file_ms(path: Path, out: Path, runs: int = 5) -> float:
 
 
 def parse_share(tf_dir: Path, repeat: int) -> dict[str, float]:
-    """Best of `repeat` for hcl2.parses over every .tf file and for the in-process scan of them."""
-    import hcl2.parser
+    """In one process, no cache, no pool, best of `repeat`: parsing every .tf file (python-hcl2's
+    Lark grammar) against the whole Terraform scan of them (parse, evaluate, derive, rules)."""
+    import os
 
     from soc2lint.discovery import discover
+    from soc2lint.parsers.terraform import parse_file
     from soc2lint.rules import load_rules
     from soc2lint.scan import scan
 
+    os.environ["SOC2LINT_NO_CACHE"] = "1"
+    os.environ["SOC2LINT_WORKERS"] = "1"
     paths = sorted(tf_dir.rglob("*.tf"))
-    texts = [p.read_text() for p in paths]
+    texts = [(str(p), p.read_text()) for p in paths]
     rules = load_rules()
-    scan(discover([str(paths[0])]), rules)  # warm up soc2lint's own parser (and any imports)
-    hcl2.parser.reconstruction_parser.cache_clear()  # the parser behind hcl2.parses: not disk-cached
-    start = time.perf_counter()
-    hcl2.parser.reconstruction_parser()  # what a process pays before its first hcl2.parses
-    build_s = time.perf_counter() - start
+    scan(discover([str(paths[0])]), rules)  # warm up the parser tables and imports
     parse_s = scan_s = float("inf")
     for _ in range(repeat):  # interleaved, so that load from other processes hits both alike
         start = time.perf_counter()
-        for text in texts:
-            hcl2.parses(text)
+        for path, text in texts:
+            parse_file(path, text)
         parse_s = min(parse_s, time.perf_counter() - start)
         start = time.perf_counter()
         result = scan(discover([str(tf_dir)]), rules)
         scan_s = min(scan_s, time.perf_counter() - start)
         assert len(result.files) == len(texts), (len(result.files), len(texts))
-    return {"hcl2_build_s": build_s, "tf_parse_s": parse_s, "tf_scan_s": scan_s,
-            "parse_share_pct": 100 * parse_s / scan_s}
+    return {"tf_parse_s": parse_s, "tf_scan_s": scan_s, "parse_share_pct": 100 * parse_s / scan_s}
+
+
+def cache_figures(tf_dir: Path, out: Path, size: int) -> dict[str, float]:
+    """Terraform only, whole process: cold (empty cache: grammar tables built, every file parsed,
+    in a pool), warm (every file from the cache), and without cache and pool (one process)."""
+    import os
+
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="soc2lint-cache-") as cache:
+        runs = {"cold": {"SOC2LINT_CACHE_DIR": cache}, "warm": {"SOC2LINT_CACHE_DIR": cache},
+                "no_cache_one_process": {"SOC2LINT_NO_CACHE": "1", "SOC2LINT_WORKERS": "1"}}
+        for name, extra in runs.items():
+            env = {**os.environ, **extra}
+            figures[f"tf_{name}_s"] = run_scan(tf_dir, out, env)["wall"]
+            figures[f"tf_{name}_mb_per_s"] = size / 1e6 / figures[f"tf_{name}_s"]
+    return figures
 
 
 def main() -> None:
@@ -291,6 +331,7 @@ def main() -> None:
         if root.exists() and any(root.iterdir()):
             sys.exit(f"{root} is not empty; give a new or empty directory")
         files, size = build_corpus(root, args.files, args.seed)
+        tf_size = sum(p.stat().st_size for p in (root / "terraform").rglob("*.tf"))
         out = Path(tmp) / "report.json"
         runs = [run_scan(root, out) for _ in range(args.repeat)]
         full = {"wall": statistics.median(r["wall"] for r in runs), "rss_mb": max(r["rss_mb"] for r in runs)}
@@ -302,6 +343,9 @@ def main() -> None:
             "findings": len(report["results"]),
             "one_tf_ms": one_file_ms(min(root.glob("terraform/*/*.tf")), out),
             "one_yaml_ms": one_file_ms(min(root.glob("k8s/*.yaml")), out),
+            "tf_files": len(list((root / "terraform").rglob("*.tf"))),
+            "tf_mb": tf_size / 1e6,
+            **cache_figures(root / "terraform", out, tf_size),
             **parse_share(root / "terraform", args.repeat),
         }
     width = max(map(len, figures))

@@ -7,21 +7,12 @@ Names (`var`, `local`, resources, `each`...) come from a `Scope`; whatever canno
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from lark import Token, Tree
-
+from ..parsers.hclast import Node, source_of
 from . import functions
 from .values import EvalError, Ref, Template, Unknown
-
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
-_ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
-_DIRECTIVE_RE = re.compile(r"(?<!%)%\{")
-_HEREDOC_RE = re.compile(r"<<-?([A-Za-z][A-Za-z0-9._-]*)\n?(.*)\n[ \t]*\1\n?\Z", re.S)
-_PRECEDENCE = {"||": 0, "&&": 1, "==": 2, "!=": 2, "<": 3, ">": 3, "<=": 3, ">=": 3,
-               "+": 4, "-": 4, "*": 5, "/": 5, "%": 5}
 
 
 class Lazy:
@@ -52,11 +43,11 @@ class EmptyScope:
         return Unknown(source)
 
 
-TemplateParser = Callable[[str], Tree]
+TemplateParser = Callable[[str], Any]
 
 
 class Evaluator:
-    """Evaluates expression trees of one file's text in a scope."""
+    """Evaluates the compact expression trees (`soc2lint.parsers.hclast`) of one file's text."""
 
     def __init__(self, text: str, scope: Scope | None = None, bindings: Mapping[str, Any] | None = None,
                  parse_expression: TemplateParser | None = None) -> None:
@@ -69,15 +60,10 @@ class Evaluator:
         """An evaluator with extra local names (for-expression and iterator variables)."""
         return Evaluator(self.text, self.scope, {**self.bindings, **names}, self.parse_expression)
 
-    def source(self, node: Tree | Token) -> str:
-        if isinstance(node, Token):
-            return str(node)
-        meta = node.meta
-        if getattr(meta, "empty", True):
-            return "<expression>"
-        return " ".join(self.text[meta.start_pos: meta.end_pos].split())
+    def source(self, node: Node) -> str:
+        return source_of(node, self.text)
 
-    def value(self, node: Tree | Token) -> Any:
+    def value(self, node: Node) -> Any:
         """The node's value; an expression Terraform would reject is UNKNOWN, with the reason."""
         try:
             return self.settle(self.eval(node), node)
@@ -86,198 +72,96 @@ class Evaluator:
         except RecursionError:
             return Unknown(f"{self.source(node)}: too deeply nested")
 
-    def settle(self, value: Any, node: Tree | Token) -> Any:
+    def settle(self, value: Any, node: Node) -> Any:
         return value.whole(self.source(node)) if isinstance(value, Lazy) else value
 
-    def strict(self, node: Tree | Token) -> Any:
+    def strict(self, node: Node) -> Any:
         """Like `value`, but errors propagate (inside `try`, `can` and operators)."""
         return self.settle(self.eval(node), node)
 
-    def eval(self, node: Tree | Token) -> Any:
-        if isinstance(node, Token):
-            if node.type in ("DECIMAL", "NEGATIVE_DECIMAL"):
-                return int(node)
-            return Unknown(str(node))
-        handler = getattr(self, f"_eval_{node.data}", None)
-        if handler is None:
-            return Unknown(self.source(node))
-        return handler(node)
+    def eval(self, node: Node) -> Any:
+        return getattr(self, "_" + node[0])(node)
 
     # -- literals ------------------------------------------------------------------------
-    def _eval_expr_term(self, node: Tree) -> Any:
-        inner = [c for c in node.children if not _is_layout(c)
-                 and not (isinstance(c, Token) and c.type in ("LPAR", "RPAR"))]
-        if len(inner) == 1:
-            return self.eval(inner[0])
-        return Unknown(self.source(node))
+    def _lit(self, node: Node) -> Any:
+        return node[2]
 
-    def _eval_int_lit(self, node: Tree) -> Any:
-        return int("".join(str(c) for c in node.children))
+    def _unknown(self, node: Node) -> Any:
+        return Unknown(f"{self.source(node)}: {node[2]}" if node[2] != self.source(node) else node[2])
 
-    def _eval_float_lit(self, node: Tree) -> Any:
-        number = float("".join(str(c) for c in node.children))
-        return int(number) if number.is_integer() else number
-
-    def _eval_identifier(self, node: Tree) -> Any:
-        name = str(node.children[0])
-        if name in ("true", "false"):
-            return name == "true"
-        if name == "null":
-            return None
+    def _name(self, node: Node) -> Any:
+        name = node[2]
         if name in self.bindings:
             return self.bindings[name]
         return self.scope.lookup(name, name)
 
-    def _eval_string(self, node: Tree) -> Any:
-        parts: list[Any] = []
-        for part in node.children:
-            piece = part.children[0] if isinstance(part, Tree) else part
-            if isinstance(piece, Tree):  # interpolation
-                parts.append(self.value(piece.children[0]))
-            elif piece.type == "ESCAPED_INTERPOLATION":
-                parts.append(str(piece)[1:])
-            elif _DIRECTIVE_RE.search(str(piece)):  # %{ if }...%{ endif }: a template directive
-                return Unknown(f"{self.source(node)}: template directives are not evaluated")
-            else:
-                parts.append(_unescape(str(piece)))
+    def _template(self, node: Node) -> Any:
+        parts = [p if isinstance(p, str) else self.value(p) for p in node[2]]
         return join_template(parts, self.source(node))
 
-    def _eval_heredoc_template(self, node: Tree) -> Any:
-        return self._heredoc(node, trim=False)
-
-    def _eval_heredoc_template_trim(self, node: Tree) -> Any:
-        return self._heredoc(node, trim=True)
-
-    def _heredoc(self, node: Tree, trim: bool) -> Any:
-        match = _HEREDOC_RE.match(str(node.children[0]))
-        if not match:
-            return Unknown(self.source(node))
-        body = match.group(2)
-        if trim:
-            lines = body.split("\n")
-            indents = [len(line) - len(line.lstrip(" \t")) for line in lines if line.strip()]
-            cut = min(indents, default=0)
-            body = "\n".join(line[cut:] for line in lines)
-        return self.template(body + "\n", self.source(node))
-
     def template(self, text: str, source: str) -> Any:
-        """A template string (heredoc body, `.tf.json` string): `${...}` holes evaluated."""
-        if _DIRECTIVE_RE.search(text):
-            return Unknown(f"{source}: template directives are not evaluated")
-        parts: list[Any] = []
-        for literal, expression in split_template(text):
-            if literal:
-                parts.append(literal.replace("$${", "${").replace("%%{", "%{"))
-            if expression is not None:
-                parts.append(self.expression_text(expression))
-        return join_template(parts, source)
+        """A template given as text (a `.tf.json` string): `${...}` holes evaluated."""
+        from ..parsers.hclast import Converter
 
-    def expression_text(self, expression: str) -> Any:
-        """Evaluate expression source text in this scope (a template hole)."""
-        if self.parse_expression is None:
-            return Unknown(expression)
-        try:
-            tree = self.parse_expression(expression)
-        except Exception:
-            return Unknown(f"{expression}: cannot parse")
-        return Evaluator(f"x = {expression}\n", self.scope, self.bindings, self.parse_expression).value(tree)
+        converter = Converter(text, self.parse_expression)
+        node = converter.template_text(text, (0, len(text), 1, 1, 1, 1))
+        return Evaluator(text, self.scope, self.bindings, self.parse_expression).value(node)
 
-    def _eval_tuple(self, node: Tree) -> Any:
-        return [self.value(c) for c in node.children if not _is_layout(c)]
+    def _tuple(self, node: Node) -> Any:
+        return [self.value(item) for item in node[2]]
 
-    def _eval_object(self, node: Tree) -> Any:
+    def _object(self, node: Node) -> Any:
         result: dict[str, Any] = {}
-        for elem in node.children:
-            if isinstance(elem, Tree) and elem.data == "object_elem":
-                key = self.object_key(elem.children[0])
-                if isinstance(key, Unknown):
-                    return key
-                result[str(key)] = self.value(elem.children[-1])
+        for key_node, value_node, _pos in node[2]:
+            key = self.object_key(key_node)
+            if isinstance(key, Unknown):
+                return key
+            result[key] = self.value(value_node)
         return result
 
-    def object_key(self, key_node: Tree) -> Any:
-        inner = key_node.children[0]
-        if isinstance(inner, Tree) and inner.data == "identifier":
-            return str(inner.children[0])
-        if isinstance(inner, Tree) and inner.data == "object_elem_key_dot_accessor":
-            return ".".join(str(c.children[0]) for c in inner.children if isinstance(c, Tree))
-        if isinstance(inner, Tree) and inner.data == "object_elem_key_expression":
-            inner = next(c for c in inner.children if isinstance(c, Tree))
-        value = self.value(inner)
+    def object_key(self, key_node: Node) -> Any:
+        if key_node[0] == "key":
+            return key_node[1]
+        value = self.value(key_node)
         if isinstance(value, Unknown):
             return value
-        return to_string(value)
+        try:
+            return to_string(value)
+        except EvalError as exc:
+            return Unknown(f"{self.source(key_node)}: {exc}")
 
     # -- operators -----------------------------------------------------------------------
-    def _eval_unary_op(self, node: Tree) -> Any:
-        op, operand = str(node.children[0]), self.strict(node.children[1])
+    def _unary(self, node: Node) -> Any:
+        operand = self.strict(node[3])
         if isinstance(operand, Unknown):
             return operand
-        if op == "-":
+        if node[2] == "-":
             return -to_number(operand)
         return not to_bool(operand)
 
-    def _eval_binary_op(self, node: Tree) -> Any:
-        operands: list[Any] = []
-        operators: list[str] = []
-        _flatten(node, operands, operators)
-        # shunting-yard over the flat chain: the grammar itself has no precedence
-        values: list[Any] = [operands[0]]
-        ops: list[str] = []
-        for op, operand in zip(operators, operands[1:], strict=True):
-            while ops and _PRECEDENCE[ops[-1]] >= _PRECEDENCE[op]:
-                self._reduce(values, ops)
-            ops.append(op)
-            values.append(operand)
-        while ops:
-            self._reduce(values, ops)
-        return self._force(values[0])
+    def _binary(self, node: Node) -> Any:
+        op = node[2]
+        left = self.strict(node[3])
+        if op in ("&&", "||"):
+            return _logic(op, left, lambda: self.strict(node[4]))
+        return binary(op, left, self.strict(node[4]))
 
-    def _reduce(self, values: list, ops: list) -> None:
-        op = ops.pop()
-        right, left = values.pop(), values.pop()
-        values.append(("op", op, left, right))
-
-    def _force(self, item: Any) -> Any:
-        if isinstance(item, tuple) and item and item[0] == "op":
-            _, op, left, right = item
-            if op in ("&&", "||"):
-                return _logic(op, self._force(left), lambda: self._force(right))
-            return binary(op, self._force(left), self._force(right))
-        return self.strict(item)
-
-    def _eval_conditional(self, node: Tree) -> Any:
-        cond, yes, no = (c for c in node.children if not _is_layout(c))
-        test = self.strict(cond)
+    def _cond(self, node: Node) -> Any:
+        test = self.strict(node[2])
         if isinstance(test, Unknown):
-            a, b = self.value(yes), self.value(no)
+            a, b = self.value(node[3]), self.value(node[4])
             return a if a == b and not isinstance(a, Unknown) else test
-        return self.eval(yes) if to_bool(test) else self.eval(no)
+        return self.eval(node[3]) if to_bool(test) else self.eval(node[4])
 
     # -- references ----------------------------------------------------------------------
-    def _eval_get_attr_expr_term(self, node: Tree) -> Any:
-        base = self.eval(node.children[0])
-        name = str(node.children[1].children[0].children[0])
-        return get_attr(base, name, self.source(node))
+    def _attr(self, node: Node) -> Any:
+        return get_attr(self.eval(node[2]), node[3], self.source(node))
 
-    def _eval_index_expr_term(self, node: Tree) -> Any:
-        base = self.eval(node.children[0])
-        return index(base, self._index_key(node.children[1]), self.source(node))
+    def _index(self, node: Node) -> Any:
+        return index(self.eval(node[2]), self.strict(node[3]), self.source(node))
 
-    def _index_key(self, index_node: Tree) -> Any:
-        inner = [c for c in index_node.children if not _is_layout(c)]
-        if len(inner) == 1 and isinstance(inner[0], Tree):
-            return self.strict(inner[0])
-        return int("".join(str(c) for c in inner))
-
-    def _eval_attr_splat_expr_term(self, node: Tree) -> Any:
-        return self._splat(node)
-
-    def _eval_full_splat_expr_term(self, node: Tree) -> Any:
-        return self._splat(node)
-
-    def _splat(self, node: Tree) -> Any:
-        base = self.eval(node.children[0])
+    def _splat(self, node: Node) -> Any:
+        base = self.eval(node[2])
         source = self.source(node)
         if isinstance(base, Lazy):
             items = base.splat(source)
@@ -289,25 +173,18 @@ class Evaluator:
             items = base if isinstance(base, list) else [base]
         if isinstance(items, Unknown):
             return items
-        steps = [c for c in node.children[1].children if isinstance(c, Tree)]
         result = []
         for item in items:
-            for step in steps:
-                if step.data == "get_attr":
-                    item = get_attr(item, str(step.children[0].children[0]), source)
+            for kind, arg in node[3]:
+                if kind == "attr":
+                    item = get_attr(item, arg, source)
                 else:
-                    item = index(item, self._index_key(step), source)
+                    item = index(item, self.strict(arg), source)
             result.append(self.settle(item, node))
         return result
 
-    def _eval_function_call(self, node: Tree) -> Any:
-        name = str(node.children[0].children[0])
-        args_node = next((c for c in node.children[1:] if isinstance(c, Tree) and c.data == "arguments"),
-                         None)
-        arg_nodes = [c for c in args_node.children if isinstance(c, Tree) and c.data != "new_line_or_comment"
-                     ] if args_node is not None else []
-        expand = args_node is not None and any(isinstance(c, Token) and str(c) == "..."
-                                               for c in args_node.children)
+    def _call(self, node: Node) -> Any:
+        _, _, name, arg_nodes, expand = node
         source = self.source(node)
         if name in functions.LAZY:
             return functions.call(name, [lambda n=n: self.strict(n) for n in arg_nodes], source)
@@ -319,23 +196,9 @@ class Evaluator:
             args.extend(last if isinstance(last, list) else [last])
         return functions.call(name, args, source)
 
-    def _eval_provider_function_call(self, node: Tree) -> Any:
-        return Unknown(f"{self.source(node)}: provider functions are not evaluated")
-
-    def _eval_for_tuple_expr(self, node: Tree) -> Any:
-        return self._for(node, as_object=False)
-
-    def _eval_for_object_expr(self, node: Tree) -> Any:
-        return self._for(node, as_object=True)
-
-    def _for(self, node: Tree, as_object: bool) -> Any:
-        trees = [c for c in node.children if isinstance(c, Tree) and not _is_layout(c)]
-        intro, rest = trees[0], trees[1:]
-        cond = rest.pop() if rest and rest[-1].data == "for_cond" else None
-        grouping = any(isinstance(c, Token) and str(c) == "..." for c in node.children)
-        names = [str(c.children[0]) for c in intro.children if isinstance(c, Tree) and c.data == "identifier"]
-        collection = self.strict(next(c for c in intro.children if isinstance(c, Tree)
-                                      and c.data != "identifier" and not _is_layout(c)))
+    def _for(self, node: Node) -> Any:
+        _, _, names, collection_node, key_node, value_node, cond, grouping = node
+        collection = self.strict(collection_node)
         if isinstance(collection, Unknown):
             return collection
         if isinstance(collection, dict):
@@ -347,27 +210,25 @@ class Evaluator:
         out_list: list[Any] = []
         out_map: dict[str, Any] = {}
         for key, item in pairs:
-            bound = dict(zip(names, [key, item], strict=False)) if len(names) == 2 else {names[0]: item}
-            inner = self.bind(bound)
+            inner = self.bind({names[0]: key, names[1]: item} if len(names) == 2 else {names[0]: item})
             if cond is not None:
-                test = next(c for c in cond.children if isinstance(c, Tree) and not _is_layout(c))
-                keep = inner.strict(test)
+                keep = inner.strict(cond)
                 if isinstance(keep, Unknown):
                     return keep
                 if not to_bool(keep):
                     continue
-            if not as_object:
-                out_list.append(inner.value(rest[0]))
+            if key_node is None:
+                out_list.append(inner.value(value_node))
                 continue
-            out_key = inner.strict(rest[0])
+            out_key = inner.strict(key_node)
             if isinstance(out_key, Unknown):
                 return out_key
-            value = inner.value(rest[1])
+            value = inner.value(value_node)
             if grouping:
                 out_map.setdefault(to_string(out_key), []).append(value)
             else:
                 out_map[to_string(out_key)] = value
-        return out_map if as_object else out_list
+        return out_list if key_node is None else out_map
 
 
 # -- value operations ------------------------------------------------------------------------
@@ -510,75 +371,5 @@ def join_template(parts: list[Any], source: str) -> Any:
     return Template("; ".join(holes), tuple(merged))
 
 
-def split_template(text: str) -> list[tuple[str, str | None]]:
-    """`a${x}b` -> [("a", "x"), ("b", None)]; braces and strings inside holes are balanced."""
-    out: list[tuple[str, str | None]] = []
-    literal: list[str] = []
-    i = 0
-    while i < len(text):
-        if text.startswith("$${", i):
-            literal.append("$${")
-            i += 3
-        elif text.startswith("${", i):
-            end = _hole_end(text, i + 2)
-            if end is None:
-                literal.append(text[i:])
-                break
-            out.append(("".join(literal), text[i + 2: end].strip()))
-            literal = []
-            i = end + 1
-        else:
-            literal.append(text[i])
-            i += 1
-    out.append(("".join(literal), None))
-    return out
-
-
-def _hole_end(text: str, start: int) -> int | None:
-    depth, i, quote = 0, start, False
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == '"':
-                quote = False
-        elif ch == '"':
-            quote = True
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            if depth == 0:
-                return i
-            depth -= 1
-        i += 1
-    return None
-
-
-def _flatten(node: Any, operands: list, operators: list) -> None:
-    if isinstance(node, Tree) and node.data == "binary_op":
-        _flatten(node.children[0], operands, operators)
-        term = node.children[1]
-        parts = [c for c in term.children if not _is_layout(c)]
-        operators.append(str(parts[0].children[0]))
-        _flatten(parts[1], operands, operators)
-    else:
-        operands.append(node)
-
-
-def _is_layout(node: Any) -> bool:
-    return isinstance(node, Tree) and node.data == "new_line_or_comment"
-
-
-def _unescape(text: str) -> str:
-    def replace(match: re.Match) -> str:
-        code = match.group(1)
-        if code[0] in "uU" and len(code) > 1:
-            return chr(int(code[1:], 16))
-        return _ESCAPES.get(code, "\\" + code)
-
-    return _ESCAPE_RE.sub(replace, text).replace("%%{", "%{")
-
-
-__all__ = ["EmptyScope", "EvalError", "Evaluator", "Lazy", "Ref", "Scope", "join_template",
-           "split_template", "to_bool", "to_number", "to_string"]
+__all__ = ["EmptyScope", "EvalError", "Evaluator", "Lazy", "Ref", "Scope", "join_template", "to_bool",
+           "to_number", "to_string"]

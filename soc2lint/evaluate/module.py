@@ -530,9 +530,8 @@ def _dynamic(nested: Any, evaluator: Evaluator, evaluator_for: Callable, value_o
     collection = evaluator.value(attrs["for_each"].expression) if "for_each" in attrs else Unknown(
         f'dynamic "{target}" has no for_each')
     iterator = target
-    if "iterator" in attrs:
-        name = attrs["iterator"].expression
-        iterator = Evaluator(evaluator.text).source(name)
+    if "iterator" in attrs and attrs["iterator"].expression[0] == "name":
+        iterator = attrs["iterator"].expression[2]
     content = next((b for b in nested.body.blocks if b.type == "content"), None)
     if isinstance(collection, Unknown) or content is None:
         spans[(*prefix, target, len(items))] = nested.span
@@ -552,29 +551,23 @@ def _dynamic(nested: Any, evaluator: Evaluator, evaluator_for: Callable, value_o
 
 
 def _record_value_spans(expression: Any, evaluator: Evaluator, spans: dict, prefix: tuple) -> None:
-    """Spans for the keys of object values and items of tuples, one level at a time."""
-    from lark import Tree
-
-    from ..parsers.terraform import span_of
-
-    node = expression
-    while isinstance(node, Tree) and node.data == "expr_term" and len(node.children) == 1:
-        node = node.children[0]
-    if not isinstance(node, Tree):
+    """Spans for the keys of object values and items of tuples, at every depth."""
+    if not isinstance(expression, tuple):
         return
-    if node.data == "object":
-        for elem in node.children:
-            if isinstance(elem, Tree) and elem.data == "object_elem":
-                key = evaluator.object_key(elem.children[0])
-                if not isinstance(key, Unknown):
-                    spans[(*prefix, str(key))] = span_of(elem)
-                    _record_value_spans(elem.children[-1], evaluator, spans, (*prefix, str(key)))
-    elif node.data == "tuple":
-        items = [c for c in node.children if not (isinstance(c, Tree) and c.data == "new_line_or_comment")]
-        for position, item in enumerate(items):
-            if isinstance(item, Tree):
-                spans[(*prefix, position)] = span_of(item)
-                _record_value_spans(item, evaluator, spans, (*prefix, position))
+    if expression[0] == "object":
+        for key_node, value_node, pos in expression[2]:
+            key = evaluator.object_key(key_node)
+            if not isinstance(key, Unknown):
+                spans[(*prefix, key)] = _span(pos)
+                _record_value_spans(value_node, evaluator, spans, (*prefix, key))
+    elif expression[0] == "tuple":
+        for position, item in enumerate(expression[2]):
+            spans[(*prefix, position)] = _span(item[1])
+            _record_value_spans(item, evaluator, spans, (*prefix, position))
+
+
+def _span(pos: tuple) -> Span:
+    return Span(pos[2], pos[3], pos[4], max(pos[5] - 1, 1))
 
 
 def json_expression(value: Any, evaluator: Evaluator) -> Any:

@@ -50,7 +50,7 @@ class Project:
         self.var_files = [Path(p) for p in var_files]
         self.cache = cache if cache is not None else ParseCache.default()
         self.namer = namer or Namer()
-        self.workers = workers
+        self.workers = workers or int(os.environ.get("SOC2LINT_WORKERS") or 0) or None
         self.notifications: list[Notification] = []
         self._asked: dict[Path, Source] = {}
         self._modules: dict[Path, Module | None] = {}

@@ -19,6 +19,7 @@ from platformdirs import user_cache_dir
 
 from ..model import Locator, Span
 from . import ParseError
+from .hclast import Converter
 from .yamlspans import YamlLocator, load_documents
 
 FRAMEWORK = "terraform"
@@ -27,7 +28,7 @@ _LABELLED = {"resource": 2, "data": 2, "module": 1, "variable": 1, "provider": 1
 
 @dataclass
 class Attribute:
-    """`name = expression`: a Lark tree (native) or a JSON value (templates in strings)."""
+    """`name = expression`: a compact expression tree (native, see `hclast`) or a JSON value."""
 
     expression: Any
     span: Span
@@ -79,7 +80,8 @@ def parse_file(path: str, text: str) -> TfFile:
     if path.endswith(".json"):
         return TfFile(path, text, list(_json_blocks(text)), is_json=True)
     text = _normalise(text)
-    return TfFile(path, text, [_block(node) for node in _hcl_tree(text).children[0].children
+    converter = Converter(text, parse_expression)
+    return TfFile(path, text, [_block(node, converter) for node in _hcl_tree(text).children[0].children
                                if getattr(node, "data", None) == "block"])
 
 
@@ -98,10 +100,11 @@ def parse_tfvars(path: str, text: str) -> dict[str, Any]:
         return dict(data)
     text = _normalise(text)
     evaluator = Evaluator(text, parse_expression=parse_expression)
+    converter = Converter(text, parse_expression)
     values: dict[str, Any] = {}
     for node in _hcl_tree(text).children[0].children:
         if getattr(node, "data", None) == "attribute":
-            values[str(node.children[0].children[0])] = evaluator.value(node.children[-1])
+            values[str(node.children[0].children[0])] = evaluator.value(converter.convert(node.children[-1]))
         elif getattr(node, "data", None) == "block":
             raise ParseError("a variables file holds only assignments, not blocks", node.meta.line)
     return values
@@ -172,32 +175,32 @@ def span_of(node) -> Span:
     return Span(meta.line, meta.column, meta.end_line, max(meta.end_column - 1, 1))
 
 
-def _labels(node) -> list[str]:
-    from ..evaluate.expressions import Evaluator
-
+def _labels(node, converter: Converter) -> list[str]:
     labels = []
     for child in node.children[1:-1]:
         if getattr(child, "data", None) == "identifier":
             labels.append(str(child.children[0]))
         elif getattr(child, "data", None) == "string":
-            labels.append(str(Evaluator("").value(child)))
+            label = converter.convert(child)
+            labels.append(str(label[2]) if label[0] == "lit" else converter.text[label[1][0]:label[1][1]])
     return labels
 
 
-def _block(node) -> Block:
-    return Block(str(node.children[0].children[0]), _labels(node), span_of(node), _body(node.children[-1]))
+def _block(node, converter: Converter) -> Block:
+    return Block(str(node.children[0].children[0]), _labels(node, converter), span_of(node),
+                 _body(node.children[-1], converter))
 
 
-def _body(node) -> Body:
+def _body(node, converter: Converter) -> Body:
     body = Body()
     for child in node.children:
         kind = getattr(child, "data", None)
         if kind == "attribute":
             name = str(child.children[0].children[0])
-            body.attributes[name] = Attribute(child.children[-1], span_of(child))
+            body.attributes[name] = Attribute(converter.convert(child.children[-1]), span_of(child))
         elif kind == "block":
-            body.blocks.append(NestedBlock(str(child.children[0].children[0]), _labels(child),
-                                           _body(child.children[-1]), span_of(child)))
+            body.blocks.append(NestedBlock(str(child.children[0].children[0]), _labels(child, converter),
+                                           _body(child.children[-1], converter), span_of(child)))
     return body
 
 
