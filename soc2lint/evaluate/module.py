@@ -16,6 +16,7 @@ from ..model import DictLocator, Entity, RelatedLocation, Span
 from ..parsers.terraform import FRAMEWORK, Attribute, Block, Body, TfFile, parse_expression
 from ..secrets import find_secrets
 from .expressions import EmptyScope, EvalError, Evaluator, Lazy, to_string
+from .types import convert as convert_type
 from .values import Ref, Unknown
 
 if TYPE_CHECKING:
@@ -184,16 +185,22 @@ class ModuleInstance:
         entry = self.module.variables.get(name)
         if entry is None:
             raise EvalError(f"variable '{name}' is not declared")
+        value: Any = _MISSING
         if self.inputs is not None:
             value = self.inputs(name)
-            if value is not _MISSING:
-                return value
         elif name in self.root_values:
-            return self.root_values[name]
-        default = entry.block.body.attributes.get("default")
-        if default is not None:
-            return self._attribute_value(default, entry.file, {})
-        return Unknown(f"var.{name} has no value")
+            value = self.root_values[name]
+        if value is None and _literal(entry.block.body.attributes.get("nullable"), entry.file) is False:
+            value = _MISSING  # null given to a non-nullable variable: its default applies
+        if value is _MISSING:
+            default = entry.block.body.attributes.get("default")
+            if default is None:
+                return Unknown(f"var.{name} has no value")
+            value = self._attribute_value(default, entry.file, {})
+        type_attr = entry.block.body.attributes.get("type")
+        if type_attr is not None and not entry.file.is_json:
+            value = convert_type(value, type_attr.expression, _evaluator_for(entry.file, type_attr, self, {}))
+        return value
 
     def local(self, name: str) -> Any:
         if name in self._locals:
@@ -269,10 +276,11 @@ class ModuleInstance:
         attrs = entry.block.body.attributes
         keys = self.keys(entry)
         if "count" in attrs:
-            return {"count": {"index": keys if isinstance(keys, Unknown) else key}}
+            return {"count": {"index": key if isinstance(key, int) else keys}}
         if "for_each" in attrs:
             if isinstance(keys, Unknown):
-                return {"each": {"key": keys, "value": keys}}
+                return {"each": {"key": keys if key is SINGLE or isinstance(key, Unknown) else key,
+                                 "value": keys}}
             each = self._attribute_value(attrs["for_each"], entry.file, {})
             value = each[key] if isinstance(each, dict) else key
             return {"each": {"key": key, "value": value}}
@@ -319,18 +327,19 @@ class ModuleInstance:
         return get
 
     # -- entities --------------------------------------------------------------------------
-    def entities(self) -> Iterator[Entity]:
-        """One entity per block instance, then those of local module calls."""
+    def entities(self, wanted: Callable[[str], bool] = lambda path: True) -> Iterator[Entity]:
+        """One entity per block instance in the files `wanted`, then those of local module calls."""
         related = tuple(RelatedLocation(site.path, site.span, f"{site.address} is called here")
                         for site in reversed(self.chain))
         for entry in self.module.blocks:
-            yield from self._block_entities(entry, related)
+            if wanted(entry.file.path):
+                yield from self._block_entities(entry, related)
         for name, entry in self.module.calls.items():
             keys = self.keys(entry)
             for key in keys if isinstance(keys, list) else [SINGLE]:
                 child = self.child(name, key)
                 if child is not None:
-                    yield from child.entities()
+                    yield from child.entities(wanted)
 
     def _block_entities(self, entry: Declared, related: tuple) -> Iterator[Entity]:
         block = entry.block
@@ -352,7 +361,7 @@ class ModuleInstance:
             instance = self.instance(entry, key)
             data, locator = instance.evaluated()
             if secrets is None:
-                secrets = _literal_secrets(entry)
+                secrets = self.project.literal_secrets(entry.block, lambda: _literal_secrets(entry))
             data = dict(data)
             data["hardcoded_secrets"] = [hit.as_data() for hit in secrets]
             extra = {("hardcoded_secrets", i): locator.span(hit.path) for i, hit in enumerate(secrets)}
@@ -609,6 +618,9 @@ class BlockRef(Lazy):
                 key = to_string(key)
             if key not in keys:
                 raise EvalError(f"{self.base} has no instance {instance_suffix(key)}")
+            return InstanceRef(self.module.instance(self.entry, key))
+        if isinstance(keys, Unknown) and not isinstance(key, Unknown):
+            # how many instances there are is unknown; the one named is evaluated as if it exists
             return InstanceRef(self.module.instance(self.entry, key))
         return Ref(source, self.base, key if not isinstance(key, Unknown) else None)
 

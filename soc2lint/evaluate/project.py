@@ -9,7 +9,7 @@ through its calls, with their arguments, and not on its own.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from ..discovery import Namer, Source, kind_of, read_text
 from ..model import Entity, Notification
 from ..parsers import ParseError
 from ..parsers.cache import ParseCache
-from ..parsers.terraform import TfFile, parse_file, parse_tfvars
+from ..parsers.terraform import Block, TfFile, parse_file, parse_tfvars
 from .module import Module, ModuleInstance
 
 POOL_MIN_FILES = 64  # below this, starting worker processes costs more than it saves
@@ -58,6 +58,7 @@ class Project:
         self._locations: dict[str, Path] = {}
         self._var_values: dict[Path, dict[str, Any]] = {}
         self._warned: set[str] = set()
+        self._secrets: dict[int, tuple[Block, list]] = {}
 
     # -- loading ---------------------------------------------------------------------------
     def _directory_files(self, directory: Path) -> list[Path]:
@@ -167,6 +168,12 @@ class Project:
             self._note(display, exc.message, "error", exc.line)
             return {}
 
+    def literal_secrets(self, block: Block, compute: Callable[[], list]) -> list:
+        """Secrets written as literals in a block: the same for every instance, computed once."""
+        if id(block) not in self._secrets:
+            self._secrets[id(block)] = (block, compute())
+        return self._secrets[id(block)][1]
+
     # -- evaluation ------------------------------------------------------------------------
     def evaluate(self, sources: Iterable[Source]) -> TerraformResult:
         """Entities of the Terraform sources asked for, evaluated in their modules."""
@@ -196,7 +203,7 @@ class Project:
             if self._locations[module.directory] in called:
                 continue
             instance = ModuleInstance(self, module, context=module.directory)
-            result.entities.extend(e for e in instance.entities() if e.path in reported)
+            result.entities.extend(instance.entities(reported.__contains__))
         for source in standalone:
             result.entities.extend(self._standalone(source))
         result.files = sorted(reported)

@@ -1,7 +1,8 @@
 """A content-addressed cache of parsed files in the user cache directory.
 
-Entries are keyed by a hash of the file's text and the versions of soc2lint and its parser, so
-an entry can never be stale; the directory is safe to delete. `SOC2LINT_NO_CACHE=1` turns it off.
+Entries are keyed by a hash of the file's text, and live in a directory named after the
+versions of soc2lint, python-hcl2 and Lark and a digest of the parsing code, so an entry can never
+be stale; the directory is safe to delete. `SOC2LINT_NO_CACHE=1` turns it off.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-FORMAT = "1"
+
+
+def _code_digest() -> str:
+    """A digest of the code that produces cached values: a change to it is a new cache."""
+    from . import hclast, terraform
+
+    digest = hashlib.sha256()
+    for module in (hclast, terraform):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 class ParseCache:
@@ -35,7 +45,7 @@ class ParseCache:
         from .. import __version__
         from .terraform import cache_directory
 
-        tag = f"tf-{FORMAT}-{__version__}-hcl2-{hcl2.__version__}-lark-{lark.__version__}"
+        tag = f"tf-{__version__}-{_code_digest()}-hcl2-{hcl2.__version__}-lark-{lark.__version__}"
         return cls(cache_directory() / tag)
 
     @staticmethod

@@ -184,6 +184,18 @@ class Converter:
         operands: list[Any] = []
         operators: list[str] = []
         _flatten(node, operands, operators)
+        last = operands[-1]
+        if isinstance(last, Tree) and last.data == "conditional":
+            # `a != null ? x : y` parses as `a != (null ? x : y)`; the conditional binds loosest
+            test, yes, no = (c for c in last.children if not _is_layout(c))
+            operands.pop()
+            _flatten(test, operands, operators)
+            chain = self._chain(operands, operators)
+            return ("cond", pos_of(node), chain, self.convert(yes), self.convert(no))
+        return self._chain(operands, operators)
+
+    def _chain(self, operands: list, operators: list[str]) -> Node:
+        """A flat `a op b op c` chain as a tree, by precedence (left-associative)."""
         values: list[Any] = [self.convert(operands[0])]
         ops: list[str] = []
 
