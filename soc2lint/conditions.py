@@ -298,9 +298,9 @@ def _on_template(op: str, value: Unknown, expected: Any) -> Truth:
     if op in ("not_equals", "not_in", "not_matches", "not_contains"):
         return _not(_on_template(op[4:], value, expected))
     if op == "equals":
-        return _could_equal(value, expected)
+        return could_equal(value, expected)
     if op == "in":
-        return _or([_could_equal(value, x) for x in expected])
+        return _or([could_equal(value, x) for x in expected])
     if op == "matches":
         # a match in the known text that holds whether the holes are empty or full decides it;
         # no match proves nothing, since a hole may hold what the pattern needs
@@ -311,7 +311,7 @@ def _on_template(op: str, value: Unknown, expected: Any) -> Truth:
     return None
 
 
-def _could_equal(value: Any, expected: Any) -> Truth:
+def could_equal(value: Any, expected: Any) -> Truth:
     if not isinstance(expected, str):
         return False if _as_number(expected) is None and _as_bool(expected) is None else None
     pattern = "".join(re.escape(p) if isinstance(p, str) else ".*" for p in value.parts)

@@ -91,8 +91,9 @@ class Joiner:
             if isinstance(value, str | int) and not isinstance(value, bool):
                 found.extend(index.by_literal.get(str(value), ()))
         items: list[Any] = [c.data for c in _unique(found)]
+        names = [v for v in (entity.data.get(a) for a in relation.match) if isinstance(v, str)]
         items.extend(Unknown(f"{c.address}.{relation.by}: {u.reason}") for c, u in index.unresolved
-                     if c not in found)
+                     if c not in found and not _cannot_name(u, names))
         return items
 
     def _pointed_at(self, entity: Entity, relation: Relation) -> list[Any]:
@@ -116,6 +117,14 @@ class Joiner:
             elif isinstance(value, str):
                 items.extend(c.data for c in table.get("literal:" + value, ()))
         return items
+
+
+def _cannot_name(value: Unknown, names: list[str]) -> bool:
+    """A partly known string (`"logs-${var.env}"`) that can equal none of the target's names
+    cannot refer to it by name (it may still be a reference, but then it would not be a string)."""
+    from .conditions import could_equal
+
+    return isinstance(value, Template) and bool(names) and all(could_equal(value, n) is False for n in names)
 
 
 def _unique(entities: list[Entity]) -> list[Entity]:

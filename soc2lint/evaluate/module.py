@@ -48,6 +48,7 @@ class Module:
     resources: dict[tuple[str, str, str], Declared] = field(default_factory=dict)
     calls: dict[str, Declared] = field(default_factory=dict)
     outputs: dict[str, Declared] = field(default_factory=dict)
+    duplicates: list[tuple[Declared, Declared]] = field(default_factory=list)  # (later, earlier)
 
     def __post_init__(self) -> None:
         for file in sorted(self.files, key=lambda f: (f.is_override, f.path)):
@@ -70,6 +71,8 @@ class Module:
             table[key].overridden_by.append((entry.file.path, block.span))
             return
         if key is not None and table is not None:
+            if key in table:
+                self.duplicates.append((entry, table[key]))
             table[key] = entry
         self.blocks.append(entry)
 

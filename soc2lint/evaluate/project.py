@@ -200,6 +200,13 @@ class Project:
         modules = [m for m in (self.module(d) for d in directories) if m is not None]
         called = self._called_directories(modules)
         for module in modules:
+            for later, earlier in module.duplicates:
+                if later.file.path in reported:
+                    self._note(later.file.path, f"{later.block.kind} {' '.join(later.block.labels)} is "
+                               f"declared twice in this module (also in {earlier.file.path}, line "
+                               f"{earlier.block.span.line}), which Terraform rejects; references "
+                               "resolve to this one", "warning", later.block.span.line)
+        for module in modules:
             if self._locations[module.directory] in called:
                 continue
             instance = ModuleInstance(self, module, context=module.directory)

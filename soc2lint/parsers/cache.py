@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 
-
 def _code_digest() -> str:
     """A digest of the code that produces cached values: a change to it is a new cache."""
     from . import hclast, terraform
