@@ -164,3 +164,21 @@ def test_category_sets_automation_id(tmp_path):
     log = sarif_of([str(tmp_path), "--category", "soc2lint/infra"])
     assert log["runs"][0]["automationDetails"]["id"] == "soc2lint/infra"
     assert Path(tmp_path / "main.tf").exists()
+
+
+def test_module_findings_carry_the_call_site_as_a_related_location(tmp_path, sarif_validator):
+    git_init(tmp_path)
+    write(tmp_path, {
+        "live/main.tf": 'module "a" {\n  source    = "../modules/db"\n  encrypted = true\n}\n'
+                        'module "b" {\n  source    = "../modules/db"\n  encrypted = false\n}\n',
+        "modules/db/main.tf": 'variable "encrypted" {}\nresource "aws_db_instance" "db" {\n'
+                              '  storage_encrypted = var.encrypted\n}\n',
+    })
+    log = sarif_of([".", "--rule", "aws-rds-storage-encrypted"], cwd=tmp_path)
+    assert_valid(sarif_validator, log)
+    [result] = log["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "modules/db/main.tf"
+    [related] = result["relatedLocations"]
+    assert related["physicalLocation"]["artifactLocation"]["uri"] == "live/main.tf"
+    assert related["physicalLocation"]["region"]["startLine"] == 5
+    assert related["message"]["text"] == "module.b is called here"
