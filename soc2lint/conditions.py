@@ -280,6 +280,10 @@ def _leaf(cond: Mapping, root: Any, ctx: Context) -> Truth:
     if result is None:
         for value in unknowns:
             ctx.unknown(value)
+        for value in known:  # a list whose unknown items left the operator undecided
+            for item in value if isinstance(value, list) else ():
+                if isinstance(item, Unknown):
+                    ctx.unknown(item)
     return result
 
 

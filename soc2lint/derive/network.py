@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from ..evaluate.values import Unknown
+from ..evaluate.values import Template, Unknown
 from ..model import Entity
 
 ANYWHERE = {"0.0.0.0/0", "::/0", "*", "internet", "any"}
@@ -55,11 +55,23 @@ def _item(protocol: Any, from_port: Any, to_port: Any, source: Any) -> dict:
     protocol = _protocol(protocol)
     if protocol == "all":
         from_port, to_port = ALL_PORTS
-    public: Any = source if isinstance(source, Unknown) else str(source).lower() in ANYWHERE
+    public: Any = _is_anywhere(source)
     item = {"protocol": protocol, "source": source, "public": public}
     if protocol not in ("icmp", "icmpv6"):
         item["from_port"], item["to_port"] = _port(from_port), _port(to_port)
     return item
+
+
+def _is_anywhere(source: Any) -> Any:
+    """True/False, or the Unknown itself when the source is not known well enough to tell."""
+    from ..conditions import could_equal
+
+    if isinstance(source, Template):
+        forms = {"0.0.0.0/0", "::/0", "*", "Internet", "internet", "Any", "any"}
+        return source if any(could_equal(source, form) is not False for form in forms) else False
+    if isinstance(source, Unknown):
+        return source
+    return str(source).lower() in ANYWHERE
 
 
 def _cidrs(rule: dict, *keys: str) -> list[Any]:
@@ -145,8 +157,12 @@ def _azure_rule_resource(data: dict) -> Iterator[tuple[tuple, Any]]:
 
 
 def _gcp_firewall(data: dict) -> Iterator[tuple[tuple, Any]]:
-    direction = data.get("direction", "INGRESS")
-    if data.get("disabled") is True or (isinstance(direction, str) and direction.upper() != "INGRESS"):
+    direction, disabled = data.get("direction", "INGRESS"), data.get("disabled")
+    for key, value in (("direction", direction), ("disabled", disabled)):
+        if isinstance(value, Unknown):  # whether the rule applies at all is not known
+            yield (key,), value
+            return
+    if disabled is True or (isinstance(direction, str) and direction.upper() != "INGRESS"):
         return
     sources = _cidrs(data, "source_ranges")
     allows = data.get("allow") or []
