@@ -64,8 +64,14 @@ def evaluate_rule(rule: Rule, entity: Entity, joiner: Joiner | None = None) -> F
         span = locate(rule, entity, ctx.culprits + ctx.undecided)
     else:
         span = entity.span
-    message = format_message(rule.message, entity) if outcome is not Outcome.PASS else rule.title
     unresolved = tuple(ctx.unresolved) if outcome is Outcome.UNKNOWN else ()
+    if outcome is Outcome.FAIL:
+        message = format_message(rule.message, entity)
+    elif outcome is Outcome.UNKNOWN:  # neutral: an undecided result must not read as a failure
+        message = (f"Not decided for '{entity.name}' ({rule.title}): depends on "
+                   f"{'; '.join(unresolved) or 'a value that could not be resolved'}")
+    else:
+        message = rule.title
     return Finding(rule, entity, outcome, message, span, unresolved)
 
 

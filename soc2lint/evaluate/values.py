@@ -8,6 +8,7 @@ model), possibly one of the richer kinds below, which keep what *is* known.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..model import Unknown
@@ -88,15 +89,54 @@ def first_unknown(value: Any) -> Unknown | None:
 
 
 def decode_json(value: Any) -> Any:
-    """A policy-like document given as a JSON string, `jsonencode(...)` or a plain object."""
+    """A policy-like document given as a JSON string, `jsonencode(...)` or a plain object.
+
+    A JSON string with unknown holes (a heredoc with `${var.env}` inside a value) is decoded with
+    the holes kept: each string holding one becomes a Template, the rest stays known.
+    """
     if isinstance(value, Encoded):
         return value.decoded
+    if isinstance(value, Template):
+        return _decode_template(value)
     if isinstance(value, str):
         try:
             return json.loads(value)
         except ValueError:
             return Unknown(f"not valid JSON: {value[:40]!r}")
     return value
+
+
+_HOLE = "\ue000{}\ue001"
+_HOLE_RE = re.compile("\ue000(\\d+)\ue001")
+
+
+def _decode_template(value: Template) -> Any:
+    holes = [p for p in value.parts if isinstance(p, Unknown)]
+    text = "".join(_HOLE.format(holes.index(p)) if isinstance(p, Unknown) else p for p in value.parts)
+    try:
+        decoded = json.loads(text)
+    except ValueError:  # a hole outside a string value: the structure itself is unknown
+        return value
+    return _restore(decoded, holes)
+
+
+def _restore(node: Any, holes: list[Unknown]) -> Any:
+    if isinstance(node, dict):
+        return {k: _restore(v, holes) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_restore(v, holes) for v in node]
+    if isinstance(node, str) and "\ue000" in node:
+        parts: list[Any] = []
+        for i, piece in enumerate(_HOLE_RE.split(node)):
+            if i % 2:
+                parts.append(holes[int(piece)])
+            elif piece:
+                parts.append(piece)
+        if len(parts) == 1 and isinstance(parts[0], Unknown):
+            return parts[0]
+        return Template("; ".join(dict.fromkeys(h.reason for h in parts if isinstance(h, Unknown))),
+                        tuple(parts))
+    return node
 
 
 __all__ = ["Encoded", "EvalError", "Ref", "Template", "Unknown", "decode_json", "first_unknown", "is_known"]

@@ -138,9 +138,7 @@ def _result(finding: Finding, index: dict[str, int]) -> om.Result:
     unresolved = finding.outcome is Outcome.UNKNOWN
     rule_id = f"{finding.rule.id}/unresolved" if unresolved else finding.rule.id
     text = finding.message
-    if unresolved:
-        text = f"{text}. Not resolved: {', '.join(finding.unresolved)}."
-    elif not text.endswith((".", "!", "?")):
+    if not text.endswith((".", "!", "?")):
         text += "."
     return om.Result(
         rule_id=rule_id, rule_index=index[rule_id],
