@@ -19,7 +19,7 @@ from ..discovery import Namer, Source, kind_of, read_text
 from ..model import Entity, Notification
 from ..parsers import ParseError
 from ..parsers.cache import ParseCache
-from ..parsers.terraform import Block, TfFile, parse_file, parse_tfvars
+from ..parsers.terraform import Block, TfFile, hcl_parser, parse_file, parse_tfvars
 from .module import Module, ModuleInstance
 
 POOL_MIN_FILES = 64  # below this, starting worker processes costs more than it saves
@@ -32,14 +32,17 @@ class TerraformResult:
     files: list[str] = field(default_factory=list)
 
 
-def _parse_one(item: tuple[str, str]) -> TfFile | ParseError:
-    path, text = item
+def _parse(job: tuple[str, str, str, ParseCache]) -> TfFile | ParseError:
+    """Parse one file and store it in the cache (in a pool worker for large scans)."""
+    path, text, key, cache = job
     try:
-        return parse_file(path, text)
+        parsed = parse_file(path, text)
     except ParseError as exc:
         return exc
     except RecursionError:
         return ParseError("too deeply nested to parse")
+    cache.put(key, parsed)
+    return parsed
 
 
 class Project:
@@ -94,14 +97,15 @@ class Project:
             todo.append((path, display, text, key))
         if not todo:
             return
-        items = [(display, text) for _, display, text, _ in todo]
+        jobs = [(display, text, key, self.cache) for _, display, text, key in todo]
         if len(todo) >= POOL_MIN_FILES and (self.workers or os.cpu_count() or 1) > 1:
             workers = min(self.workers or os.cpu_count() or 1, 8)
+            hcl_parser()  # build (or load) the grammar tables once, before the workers read them
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(_parse_one, items, chunksize=8))
+                results = list(pool.map(_parse, jobs, chunksize=8))
         else:
-            results = [_parse_one(item) for item in items]
-        for (path, display, _text, key), result in zip(todo, results, strict=True):
+            results = [_parse(job) for job in jobs]
+        for (path, display, _text, _key), result in zip(todo, results, strict=True):
             if isinstance(result, ParseError):
                 self._files[path] = None
                 if path in self._asked:
@@ -111,7 +115,6 @@ class Project:
                                "without it", "warning", result.line)
                 continue
             self._files[path] = result
-            self.cache.put(key, result)
 
     def _note(self, path: str, message: str, level: str, line: int | None = None) -> None:
         if (path, message) not in self._warned:

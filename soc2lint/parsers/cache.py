@@ -18,10 +18,11 @@ from typing import Any
 
 def _code_digest() -> str:
     """A digest of the code that produces cached values: a change to it is a new cache."""
+    from .. import model
     from . import hclast, terraform
 
     digest = hashlib.sha256()
-    for module in (hclast, terraform):
+    for module in (hclast, terraform, model):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:12]
 

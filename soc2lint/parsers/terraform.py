@@ -112,7 +112,7 @@ def parse_tfvars(path: str, text: str) -> dict[str, Any]:
 
 def parse_expression(expression: str):
     """The Lark tree of one expression written as text (a template hole, a .tf.json string)."""
-    tree = _hcl_parser().parse(f"x = {expression}\n")
+    tree = hcl_parser().parse(f"x = {expression}\n")
     return tree.children[0].children[0].children[-1]
 
 
@@ -123,7 +123,7 @@ def _normalise(text: str) -> str:
 
 # -- native syntax -------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
-def _hcl_parser():
+def hcl_parser():
     """python-hcl2's grammar with the LALR tables cached in the user cache directory.
 
     Building the tables takes seconds; the cache file is keyed by the grammar and options
@@ -151,7 +151,7 @@ def _hcl_tree(text: str):
     from lark.exceptions import LarkError, UnexpectedInput
 
     try:
-        return _hcl_parser().parse(text)
+        return hcl_parser().parse(text)
     except UnexpectedInput as exc:
         token = getattr(exc, "token", None)
         line = getattr(token, "line", None) or getattr(exc, "line", None)
