@@ -75,6 +75,8 @@ class Joiner:
         return {r.name: self._related(entity, r) for r in relations}
 
     def _related(self, entity: Entity, relation: Relation) -> list[Any]:
+        if relation.in_root:
+            return [c.data for c in self._candidates(relation, entity.context)]
         if relation.by is not None:
             return self._pointing_here(entity, relation)
         return self._pointed_at(entity, relation)

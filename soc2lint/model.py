@@ -150,7 +150,9 @@ class Relation:
     With `by`, a related entity's attribute `by` refers to the target (a split
     `aws_s3_bucket_versioning` whose `bucket` is `aws_s3_bucket.b.id`); with `via`, the target's
     attribute `via` refers to the related entity. `match` names the attributes of the referred
-    entity whose literal value may stand for it (a bucket's name).
+    entity whose literal value may stand for it (a bucket's name). With `in_root`, every entity
+    of the type evaluated from the same root module is related (account-wide settings such as
+    `aws_ebs_encryption_by_default`).
     """
 
     name: str
@@ -159,6 +161,7 @@ class Relation:
     by: str | None = None
     via: str | None = None
     match: tuple[str, ...] = ()
+    in_root: bool = False
 
 
 @dataclass(frozen=True, eq=False)

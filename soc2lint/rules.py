@@ -149,10 +149,13 @@ def build_rule(raw: dict, path: Path) -> Rule:
 def _relations(raw: dict, path: Path) -> tuple[Relation, ...]:
     relations = []
     for name, spec in raw.items():
-        if not isinstance(spec, dict) or ("by" in spec) == ("via" in spec) or "type" not in spec:
-            raise RuleError(f"{path}: related.{name}: needs a type and exactly one of 'by' or 'via'")
+        ways = [k for k in ("by", "via", "in_root") if spec.get(k)] if isinstance(spec, dict) else []
+        if len(ways) != 1 or "type" not in spec:
+            raise RuleError(f"{path}: related.{name}: needs a type and exactly one of 'by', 'via' "
+                            "or 'in_root: true'")
         relations.append(Relation(name, _names(spec["type"]), spec.get("kind", "resource"),
-                                  spec.get("by"), spec.get("via"), tuple(spec.get("match", ()))))
+                                  spec.get("by"), spec.get("via"), tuple(spec.get("match", ())),
+                                  bool(spec.get("in_root"))))
     return tuple(relations)
 
 

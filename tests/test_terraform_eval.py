@@ -265,3 +265,11 @@ def test_unknown_as_failure_changes_only_the_exit_code(tmp_path):
     assert run_cli(["scan", ".", "--rule", "aws-rds-storage-encrypted"], tmp_path).exit_code == 0
     result = run_cli(["scan", ".", "--rule", "aws-rds-storage-encrypted", "--unknown-as-failure"], tmp_path)
     assert result.exit_code == 1
+
+
+def test_a_tofu_file_replaces_the_tf_file_of_the_same_name(tmp_path):
+    git_init(tmp_path)
+    write(tmp_path, {"main.tf": 'resource "aws_db_instance" "db" {\n  storage_encrypted = false\n}\n',
+                     "main.tofu": 'resource "aws_db_instance" "db" {\n  storage_encrypted = true\n}\n'})
+    data = scan_json([".", "--rule", "aws-rds-storage-encrypted"], tmp_path)
+    assert [(r["file"], r["outcome"]) for r in data["results"]] == [("main.tofu", "pass")]

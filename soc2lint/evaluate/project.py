@@ -65,12 +65,14 @@ class Project:
 
     # -- loading ---------------------------------------------------------------------------
     def _directory_files(self, directory: Path) -> list[Path]:
+        """The module's files; as OpenTofu does, `x.tofu` replaces `x.tf` beside it."""
         try:
             names = sorted(os.listdir(directory))
         except OSError:
             return []
+        present = set(names)
         return [directory / n for n in names if kind_of(n) in ("terraform", "terraform-json")
-                and (directory / n).is_file()]
+                and _tofu_twin(n) not in present and (directory / n).is_file()]
 
     def _parse_all(self, paths: list[Path]) -> None:
         """Parse the files not parsed yet: from the cache, else in a pool when there are many."""
@@ -249,6 +251,14 @@ class Project:
         """The entities of one file evaluated as a module of its own; raises ParseError."""
         module = Module(".", [parse_file(path, text)])
         return list(ModuleInstance(self, module, context=".").entities())
+
+
+def _tofu_twin(name: str) -> str | None:
+    """The OpenTofu file that takes precedence over a Terraform file of the same name."""
+    for ext, twin in ((".tf.json", ".tofu.json"), (".tf", ".tofu")):
+        if name.endswith(ext):
+            return name[: -len(ext)] + twin
+    return None
 
 
 def evaluate_text(path: str, text: str) -> list[Entity]:
