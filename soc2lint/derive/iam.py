@@ -13,11 +13,12 @@ import dataclasses
 import json
 from typing import Any
 
-from ..evaluate.values import Encoded, Unknown, decode_json, is_known
+from ..evaluate.values import Encoded, Template, Unknown, decode_json, is_known
 from ..model import Entity
 
 # attribute holding the policy, per resource type
 POLICY_ATTRIBUTES = {
+    "aws_s3_bucket": "policy",  # provider 3.x inline bucket policy
     "aws_iam_policy": "policy",
     "aws_iam_role_policy": "policy",
     "aws_iam_user_policy": "policy",
@@ -70,8 +71,22 @@ def _statement(raw: dict) -> dict:
         "resources": _names(raw.get("Resource")),
         "not_resources": _names(raw.get("NotResource")),
         "principals": raw.get("Principal"),
+        "anyone": _anyone(raw.get("Principal")),
         "conditions": _conditions(raw.get("Condition")),
     }
+
+
+def _anyone(principal: Any) -> Any:
+    """True when the principal is everyone: `"*"`, `{"AWS": "*"}` or a list holding `"*"`."""
+    if principal is None:
+        return False
+    if isinstance(principal, Unknown):
+        return principal
+    values = principal.values() if isinstance(principal, dict) else [principal]
+    items = [i for v in values for i in (v if isinstance(v, list) else [v])]
+    if "*" in items:
+        return True
+    return next((i for i in items if isinstance(i, Unknown) and not isinstance(i, Template)), False)
 
 
 def _names(value: Any, lower: bool = False) -> list[Any]:
