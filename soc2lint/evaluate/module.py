@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Any
 from ..model import DictLocator, Entity, RelatedLocation, Span
 from ..parsers.terraform import FRAMEWORK, Attribute, Block, Body, TfFile, parse_expression
 from ..secrets import find_secrets
+from .addresses import SINGLE, identity, instance_suffix
+from .body import evaluate_body, json_expression
 from .expressions import EmptyScope, EvalError, Evaluator, Lazy, to_string
+from .references import BlockRef, CallRef, Namespace
 from .types import convert as convert_type
 from .values import Ref, Unknown
 
@@ -24,7 +27,6 @@ if TYPE_CHECKING:
 
 META_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 MAX_DEPTH = 12
-SINGLE = object()  # the instance key of a block without count or for_each
 
 
 @dataclass
@@ -133,18 +135,6 @@ class CallSite:
     address: str
 
 
-class _Namespace(Lazy):
-    def __init__(self, getter: Callable[[str, str], Any], whole: str = "") -> None:
-        self.getter = getter
-        self.label = whole
-
-    def get(self, name: str, source: str) -> Any:
-        return self.getter(name, source)
-
-    def whole(self, source: str) -> Any:
-        return Unknown(f"{source}: a namespace is not a value")
-
-
 class ModuleInstance:
     """One instance of a module: the root, or a call (`module.a`, `module.b["x"]`)."""
 
@@ -167,19 +157,19 @@ class ModuleInstance:
     # -- names -----------------------------------------------------------------------------
     def lookup(self, name: str, source: str) -> Any:
         if name == "var":
-            return _Namespace(lambda n, s: self.variable(n))
+            return Namespace(lambda n, s: self.variable(n))
         if name == "local":
-            return _Namespace(lambda n, s: self.local(n))
+            return Namespace(lambda n, s: self.local(n))
         if name == "module":
-            return _Namespace(lambda n, s: self.call_ref(n))
+            return Namespace(lambda n, s: self.call_ref(n))
         if name == "data":
-            return _Namespace(lambda t, s: _Namespace(lambda n, s2: self.block_ref("data", t, n)))
+            return Namespace(lambda t, s: Namespace(lambda n, s2: self.block_ref("data", t, n)))
         if name == "path":
             return {"module": self.module.directory, "root": ".", "cwd": "."}
         if name == "terraform":
             return {"workspace": Unknown("terraform.workspace is chosen when Terraform runs")}
         if name in self.module.resource_types:
-            return _Namespace(lambda n, s: self.block_ref("resource", name, n))
+            return Namespace(lambda n, s: self.block_ref("resource", name, n))
         if name in ("count", "each", "self"):
             raise EvalError(f"'{name}' is not available here")
         return Unknown(f"{source}: '{name}' is not declared in this module")
@@ -346,10 +336,10 @@ class ModuleInstance:
 
     def _block_entities(self, entry: Declared, related: tuple) -> Iterator[Entity]:
         block = entry.block
-        identity = _identity(block)
-        if identity is None:
+        named = identity(block)
+        if named is None:
             return
-        etype, base = identity
+        etype, base = named
         base = self.prefix + base
         if block.kind in ("resource", "data", "module"):
             keys = self.keys(entry)
@@ -377,31 +367,6 @@ class ModuleInstance:
 
 
 _MISSING = object()
-
-
-def _identity(block: Block) -> tuple[str, str] | None:
-    labels = block.labels
-    if block.kind in ("resource", "data") and len(labels) >= 2:
-        address = f"{labels[0]}.{labels[1]}" if block.kind == "resource" else f"data.{labels[0]}.{labels[1]}"
-        return labels[0], address
-    if block.kind in ("module", "variable", "output") and labels:
-        return labels[0], f"{block.kind}.{labels[0]}"
-    if block.kind == "provider" and labels:
-        alias = block.body.attributes.get("alias")
-        value = None if alias is None else alias.expression if isinstance(alias.expression, str) \
-            else Evaluator("").value(alias.expression)
-        return labels[0], f"provider.{labels[0]}" + (f".{value}" if isinstance(value, str) else "")
-    if block.kind in ("locals", "terraform"):
-        return block.kind, f"{block.kind}@{block.span.line}"
-    return None
-
-
-def instance_suffix(key: Any) -> str:
-    if key is None or key is SINGLE or isinstance(key, Unknown):
-        return ""
-    if isinstance(key, int):
-        return f"[{key}]"
-    return '["' + str(key).replace("\\", "\\\\").replace('"', '\\"') + '"]'
 
 
 def _literal_secrets(entry: Declared) -> list:
@@ -436,8 +401,8 @@ class Instance:
         self.entry = entry
         self.key = key
         block = entry.block
-        identity = _identity(block)
-        self.base = module.prefix + (identity[1] if identity else block.kind)
+        named = identity(block)
+        self.base = module.prefix + (named[1] if named else block.kind)
         known = None if key is SINGLE or isinstance(key, Unknown) else key
         self.address = self.base + instance_suffix(known)
         self.bindings = module.bindings(entry, key) if block.kind in ("resource", "data", "module") else {}
@@ -499,203 +464,6 @@ class Instance:
         return self._evaluated
 
 
-def evaluate_body(body: Body, evaluator_for: Callable[[Attribute | None], Evaluator],
-                  value_of: Callable[[Attribute, Evaluator], Any]) -> tuple[dict, dict]:
-    """A block body as data (nested blocks as lists, dynamic blocks expanded) with spans."""
-    data: dict[str, Any] = {}
-    spans: dict[tuple, Span] = {}
-    _fill(body, evaluator_for(None), evaluator_for, value_of, data, spans, ())
-    return data, spans
-
-
-def _fill(body: Body, evaluator: Evaluator, evaluator_for: Callable, value_of: Callable,
-          data: dict, spans: dict, prefix: tuple) -> None:
-    for name, attr in body.attributes.items():
-        attr_evaluator = evaluator_for(attr) if attr.text else evaluator
-        data[name] = value_of(name, attr, attr_evaluator) if not prefix else attr_evaluator.value(
-            attr.expression)
-        spans[(*prefix, name)] = attr.span
-        _record_value_spans(attr.expression, attr_evaluator, spans, (*prefix, name))
-    for nested in body.blocks:
-        if nested.type == "dynamic" and nested.labels:
-            _dynamic(nested, evaluator, evaluator_for, value_of, data, spans, prefix)
-            continue
-        items = data.setdefault(nested.type, [])
-        if not isinstance(items, list):
-            continue
-        child: dict[str, Any] = {}
-        spans.setdefault((*prefix, nested.type), nested.span)
-        spans[(*prefix, nested.type, len(items))] = nested.span
-        where = (*prefix, nested.type, len(items))
-        _fill(nested.body, evaluator, evaluator_for, value_of, child, spans, where)
-        items.append(child)
-
-
-def _dynamic(nested: Any, evaluator: Evaluator, evaluator_for: Callable, value_of: Callable,
-             data: dict, spans: dict, prefix: tuple) -> None:
-    target = nested.labels[0]
-    items = data.setdefault(target, [])
-    if not isinstance(items, list):
-        return
-    spans.setdefault((*prefix, target), nested.span)
-    attrs = nested.body.attributes
-    collection = evaluator.value(attrs["for_each"].expression) if "for_each" in attrs else Unknown(
-        f'dynamic "{target}" has no for_each')
-    iterator = target
-    if "iterator" in attrs and attrs["iterator"].expression[0] == "name":
-        iterator = attrs["iterator"].expression[2]
-    content = next((b for b in nested.body.blocks if b.type == "content"), None)
-    if isinstance(collection, Unknown) or content is None:
-        spans[(*prefix, target, len(items))] = nested.span
-        reason = collection.reason if isinstance(collection, Unknown) else "no content block"
-        items.append(Unknown(f'dynamic "{target}" block: {reason}'))
-        return
-    pairs = sorted(collection.items()) if isinstance(collection, dict) else list(enumerate(collection)) \
-        if isinstance(collection, list) else []
-    for key, value in pairs:
-        inner = evaluator.bind({iterator: {"key": key, "value": value}})
-        child: dict[str, Any] = {}
-        where = (*prefix, target, len(items))
-        spans[where] = nested.span
-        _fill(content.body, inner, lambda a, inner=inner: inner, lambda n, a, ev: ev.value(a.expression),
-              child, spans, where)
-        items.append(child)
-
-
-def _record_value_spans(expression: Any, evaluator: Evaluator, spans: dict, prefix: tuple) -> None:
-    """Spans for the keys of object values and items of tuples, at every depth."""
-    if not isinstance(expression, tuple):
-        return
-    if expression[0] == "object":
-        for key_node, value_node, pos in expression[2]:
-            key = evaluator.object_key(key_node)
-            if not isinstance(key, Unknown):
-                spans[(*prefix, key)] = _span(pos)
-                _record_value_spans(value_node, evaluator, spans, (*prefix, key))
-    elif expression[0] == "tuple":
-        for position, item in enumerate(expression[2]):
-            spans[(*prefix, position)] = _span(item[1])
-            _record_value_spans(item, evaluator, spans, (*prefix, position))
-
-
-def _span(pos: tuple) -> Span:
-    return Span(pos[2], pos[3], pos[4], max(pos[5] - 1, 1))
-
-
-def json_expression(value: Any, evaluator: Evaluator) -> Any:
-    """A `.tf.json` value: strings are templates, so `"${var.x}"` is evaluated."""
-    if isinstance(value, str):
-        return evaluator.template(value, value) if "${" in value else value
-    if isinstance(value, dict):
-        return {k: json_expression(v, evaluator) for k, v in value.items()}
-    if isinstance(value, list):
-        return [json_expression(v, evaluator) for v in value]
-    return value
-
-
-class BlockRef(Lazy):
-    """`aws_s3_bucket.logs` (or `data.x.y`) in an expression: its instances and attributes."""
-
-    def __init__(self, module: ModuleInstance, entry: Declared) -> None:
-        self.module = module
-        self.entry = entry
-        self.base = module.prefix + (_identity(entry.block) or ("", ""))[1]
-
-    def _single(self) -> Instance | None:
-        keys = self.module.keys(self.entry)
-        return self.module.instance(self.entry, SINGLE) if keys == [SINGLE] else None
-
-    def get(self, name: str, source: str) -> Any:
-        single = self._single()
-        if single is not None:
-            return single.attribute(name)
-        return Ref(source, self.base, None, name)
-
-    def at(self, key: Any, source: str) -> Any:
-        keys = self.module.keys(self.entry)
-        if isinstance(keys, list) and keys != [SINGLE]:
-            if isinstance(key, int | float) and not isinstance(key, bool) and "count" in \
-                    self.entry.block.body.attributes:
-                key = int(key)
-            else:
-                key = to_string(key)
-            if key not in keys:
-                raise EvalError(f"{self.base} has no instance {instance_suffix(key)}")
-            return InstanceRef(self.module.instance(self.entry, key))
-        if isinstance(keys, Unknown) and not isinstance(key, Unknown):
-            # how many instances there are is unknown; the one named is evaluated as if it exists
-            return InstanceRef(self.module.instance(self.entry, key))
-        return Ref(source, self.base, key if not isinstance(key, Unknown) else None)
-
-    def splat(self, source: str) -> Any:
-        keys = self.module.keys(self.entry)
-        if isinstance(keys, Unknown):
-            return keys
-        return [InstanceRef(self.module.instance(self.entry, key)) for key in keys]
-
-    def whole(self, source: str) -> Any:
-        single = self._single()
-        if single is not None:
-            return Ref(source, self.base, None)
-        keys = self.module.keys(self.entry)
-        if isinstance(keys, list) and "for_each" in self.entry.block.body.attributes:
-            return {k: Ref(f"{self.base}[{k!r}]", self.base, k) for k in keys}
-        if isinstance(keys, list):
-            return [Ref(f"{self.base}[{k}]", self.base, k) for k in keys]
-        return Ref(source, self.base, None)
-
-
-class InstanceRef(Lazy):
-    def __init__(self, instance: Instance) -> None:
-        self.instance = instance
-
-    def get(self, name: str, source: str) -> Any:
-        return self.instance.attribute(name)
-
-    def whole(self, source: str) -> Any:
-        key = self.instance.key
-        return Ref(source, self.instance.base, None if key is SINGLE else key)
-
-
-class CallRef(Lazy):
-    """`module.a` in an expression: the outputs of the called module's instances."""
-
-    def __init__(self, module: ModuleInstance, entry: Declared) -> None:
-        self.module = module
-        self.entry = entry
-        self.name = entry.block.labels[0]
-
-    def _output(self, key: Any, name: str, source: str) -> Any:
-        child = self.module.child(self.name, key)
-        if child is None:
-            return Unknown(f"{source}: module '{self.name}' is not evaluated (remote or missing source)")
-        entry = child.module.outputs.get(name)
-        if entry is None:
-            raise EvalError(f"module '{self.name}' has no output '{name}'")
-        attr = entry.block.body.attributes.get("value")
-        if attr is None:
-            return None
-        return child._attribute_value(attr, entry.file, {})
-
-    def get(self, name: str, source: str) -> Any:
-        keys = self.module.keys(self.entry)
-        if keys == [SINGLE]:
-            return self._output(SINGLE, name, source)
-        return Unknown(f"{source}: module '{self.name}' has several instances")
-
-    def at(self, key: Any, source: str) -> Any:
-        keys = self.module.keys(self.entry)
-        if isinstance(keys, Unknown):
-            return keys
-        key = int(key) if isinstance(key, int | float) and not isinstance(key, bool) else to_string(key)
-        if key not in keys:
-            raise EvalError(f"module '{self.name}' has no instance {instance_suffix(key)}")
-        return _Namespace(lambda n, s: self._output(key, n, s))
-
-    def whole(self, source: str) -> Any:
-        return Unknown(f"{source}: the whole module object is not evaluated")
-
-
 @dataclass(frozen=True)
 class _Overlay:
     """Spans of derived fields over the block's own locator."""
@@ -707,4 +475,4 @@ class _Overlay:
         return self.extra.get(path) or self.base.span(path)
 
 
-__all__ = ["CallSite", "Module", "ModuleInstance", "evaluate_body", "instance_suffix", "json_expression"]
+__all__ = ["CallSite", "Declared", "Instance", "Module", "ModuleInstance"]
