@@ -527,3 +527,14 @@ def test_numbers():
     assert f("floor", "1.8") == 1
     with pytest.raises(EvalError, match=r"^max: a number is required"):
         f("max", 1, "x")
+
+
+def test_replace_inside_a_partly_known_json_document_keeps_its_structure():
+    hole = Unknown("aws_s3_bucket.b.id")
+    document = Encoded("policy", {"Statement": [{"Resource": "arn:aws:s3:::_ID_/*", "Effect": "Allow"}]})
+    replaced = call("replace", [document, "_ID_", hole], "replace(...)")
+    assert isinstance(replaced, Encoded)
+    resource = replaced.decoded["Statement"][0]["Resource"]
+    assert isinstance(resource, Template)
+    assert resource.parts == ("arn:aws:s3:::", hole, "/*")
+    assert replaced.decoded["Statement"][0]["Effect"] == "Allow"

@@ -13,7 +13,7 @@ import dataclasses
 import json
 from typing import Any
 
-from ..evaluate.values import Encoded, Template, Unknown, decode_json, is_known
+from ..evaluate.values import Encoded, Ref, Template, Unknown, decode_json, is_known
 from ..model import Entity
 
 # attribute holding the policy, per resource type
@@ -86,7 +86,8 @@ def _anyone(principal: Any) -> Any:
     items = [i for v in values for i in (v if isinstance(v, list) else [v])]
     if "*" in items:
         return True
-    return next((i for i in items if isinstance(i, Unknown) and not isinstance(i, Template)), False)
+    # a partly known string or a reference to a provider-computed ARN cannot be "*"
+    return next((i for i in items if isinstance(i, Unknown) and not isinstance(i, Template | Ref)), False)
 
 
 def _names(value: Any, lower: bool = False) -> list[Any]:

@@ -540,12 +540,59 @@ def _zipmap(keys: Any, values: Any) -> Any:
     return _sorted({_str(k, "zipmap"): v for k, v in zip(keys, values, strict=True)})
 
 
-@_fn("replace")
-def _replace(text: Any, search: Any, replacement: Any) -> str:
+@_fn("replace", lenient=True)
+def _replace(text: Any, search: Any, replacement: Any) -> Any:
+    if isinstance(text, Encoded) and isinstance(search, str) and search and not (
+            search[0] == search[-1] == "/" or set(search) & set('"\\{}[]:,')):
+        # a JSON document with unknown parts (a policy): replace inside its strings, where a
+        # plain search text without JSON syntax is all it can match
+        return Encoded(text.reason, _map_strings(text.decoded, lambda parts: _replace_parts(
+            parts, search, replacement)))
+    for value in (text, search, replacement):
+        if isinstance(value, Unknown):
+            return _opaque(value)
     text, search, replacement = (_str(v, "replace") for v in (text, search, replacement))
     if len(search) > 1 and search[0] == search[-1] == "/":
         return _regex(search[1:-1], "replace").sub(lambda m: _expand(replacement, m), text)
     return text.replace(search, replacement)
+
+
+def _map_strings(value: Any, change: Callable[[list], Any]) -> Any:
+    """`value` with every string (and the known parts of every Template) passed to `change`."""
+    if isinstance(value, dict):
+        return {k: _map_strings(v, change) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(v, change) for v in value]
+    if isinstance(value, str):
+        return change([value])
+    if isinstance(value, Template):
+        return change(list(value.parts))
+    return value
+
+
+def _replace_parts(parts: list, search: str, replacement: Any) -> Any:
+    out: list[Any] = []
+    for part in parts:
+        if not isinstance(part, str):
+            out.append(part)
+            continue
+        pieces = part.split(search)
+        for i, piece in enumerate(pieces):
+            if i:
+                out.append(replacement if isinstance(replacement, Unknown) else _str(replacement, "replace"))
+            out.append(piece)
+    merged: list[Any] = []
+    for piece in out:
+        if isinstance(piece, Template):
+            merged.extend(piece.parts)
+        elif piece != "":
+            merged.append(piece)
+    holes = [p for p in merged if isinstance(p, Unknown)]
+    if not holes:
+        return "".join(merged)
+    if len(merged) == 1:
+        return merged[0]
+    return Template("; ".join(dict.fromkeys(h.reason for h in holes)), tuple(merged))
 
 
 @_fn("substr")
