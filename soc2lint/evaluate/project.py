@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +100,8 @@ class Project:
             return
         jobs = [(display, text, key, self.cache) for _, display, text, key in todo]
         if len(todo) >= POOL_MIN_FILES and (self.workers or os.cpu_count() or 1) > 1:
+            from concurrent.futures import ProcessPoolExecutor  # only large scans pay its import
+
             workers = min(self.workers or os.cpu_count() or 1, 8)
             hcl_parser()  # build (or load) the grammar tables once, before the workers read them
             with ProcessPoolExecutor(max_workers=workers) as pool:
