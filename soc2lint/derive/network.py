@@ -10,7 +10,7 @@ Unresolved parts stay UNKNOWN, so a rule on them is UNKNOWN rather than a guess.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..evaluate.values import Template, Unknown
@@ -95,13 +95,14 @@ def _aws_rule(rule: Any, where: tuple) -> Iterator[tuple[tuple, Any]]:
         yield where, _item(protocol, rule.get("from_port"), rule.get("to_port"), source)
 
 
-def _aws_security_group(data: dict) -> Iterator[tuple[tuple, Any]]:
-    ingress = data.get("ingress")
-    if isinstance(ingress, Unknown):
-        yield ("ingress",), ingress
+def _inline_rules(data: dict, key: str, extract: Callable) -> Iterator[tuple[tuple, Any]]:
+    """Rules written inside the group (`ingress`, `security_rule`): each at its own place."""
+    rules = data.get(key)
+    if isinstance(rules, Unknown):
+        yield (key,), rules
         return
-    for index, rule in enumerate(ingress or []):
-        yield from _aws_rule(rule, ("ingress", index))
+    for index, rule in enumerate(rules or []):
+        yield from extract(rule, (key, index))
 
 
 def _aws_security_group_rule(data: dict) -> Iterator[tuple[tuple, Any]]:
@@ -143,19 +144,6 @@ def _range(port: Any) -> tuple[Any, Any]:
     return low, high or low
 
 
-def _azure_nsg(data: dict) -> Iterator[tuple[tuple, Any]]:
-    rules = data.get("security_rule")
-    if isinstance(rules, Unknown):
-        yield ("security_rule",), rules
-        return
-    for index, rule in enumerate(rules or []):
-        yield from _azure_rule(rule, ("security_rule", index))
-
-
-def _azure_rule_resource(data: dict) -> Iterator[tuple[tuple, Any]]:
-    yield from _azure_rule(data, ())
-
-
 def _gcp_firewall(data: dict) -> Iterator[tuple[tuple, Any]]:
     direction, disabled = data.get("direction", "INGRESS"), data.get("disabled")
     for key, value in (("direction", direction), ("disabled", disabled)):
@@ -180,11 +168,11 @@ def _gcp_firewall(data: dict) -> Iterator[tuple[tuple, Any]]:
 
 
 _EXTRACTORS = {
-    "aws_security_group": _aws_security_group,
+    "aws_security_group": lambda data: _inline_rules(data, "ingress", _aws_rule),
     "aws_security_group_rule": _aws_security_group_rule,
     "aws_vpc_security_group_ingress_rule": lambda data: _aws_rule(data, ()),
-    "azurerm_network_security_group": _azure_nsg,
-    "azurerm_network_security_rule": _azure_rule_resource,
+    "azurerm_network_security_group": lambda data: _inline_rules(data, "security_rule", _azure_rule),
+    "azurerm_network_security_rule": lambda data: _azure_rule(data, ()),
     "google_compute_firewall": _gcp_firewall,
 }
 
