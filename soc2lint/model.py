@@ -92,6 +92,27 @@ class DictLocator:
 
 
 @dataclass(frozen=True)
+class DerivedLocator:
+    """Locates fields derived from an entity's data (secrets found, IAM statements, exposure).
+
+    `sources` maps a derived path (or its prefix) to a span, or to the path in the base data it
+    came from (`()`: the entity itself, located by the finding's fallback).
+    """
+
+    base: Locator
+    sources: Mapping[tuple, Span | tuple] = field(default_factory=dict)
+
+    def span(self, path: tuple) -> Span | None:
+        for length in range(len(path), 0, -1):
+            source = self.sources.get(path[:length])
+            if isinstance(source, Span):
+                return source
+            if source is not None:
+                return self.base.span(source) if source else None
+        return self.base.span(path)
+
+
+@dataclass(frozen=True)
 class RelatedLocation:
     """Another place a finding involves, such as the module call that created a resource."""
 

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from ..evaluate.values import Encoded, Ref, Template, Unknown, decode_json, is_known
-from ..model import Entity
+from ..model import DerivedLocator, Entity
 
 # attribute holding the policy, per resource type
 POLICY_ATTRIBUTES = {
@@ -45,7 +45,11 @@ def with_statements(entity: Entity) -> Entity:
         return entity
     data = dict(entity.data)
     data["iam_statements"] = statements(document)
-    return dataclasses.replace(entity, data=data, locator=_Pointing(entity.locator, where))
+    # statements are located at the attribute, or the data source's `statement` block, they came from
+    sources: dict[tuple, tuple] = {("iam_statements",): (where,)}
+    if where == "statement":
+        sources.update({("iam_statements", i): ("statement", i) for i in range(len(data["iam_statements"]))})
+    return dataclasses.replace(entity, data=data, locator=DerivedLocator(entity.locator, sources))
 
 
 def statements(document: Any) -> list[Any]:
@@ -175,21 +179,6 @@ def _principals(blocks: Any) -> Any:
         elif isinstance(block, Unknown):
             return block
     return result
-
-
-@dataclasses.dataclass(frozen=True)
-class _Pointing:
-    """Statements are located at the attribute (or blocks) the policy was written in."""
-
-    base: Any
-    where: str
-
-    def span(self, path: tuple) -> Any:
-        if path and path[0] == "iam_statements":
-            if self.where == "statement" and len(path) >= 2:
-                return self.base.span(("statement", path[1])) or self.base.span(("statement",))
-            return self.base.span((self.where,))
-        return self.base.span(path)
 
 
 __all__ = ["POLICY_ATTRIBUTES", "policy_document_json", "statements", "with_statements"]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..evaluate.values import Template, Unknown
-from ..model import Entity
+from ..model import DerivedLocator, Entity
 
 ANYWHERE = {"0.0.0.0/0", "::/0", "*", "internet", "any"}
 _PROTOCOLS = {"-1": "all", "all": "all", "*": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
@@ -32,7 +32,7 @@ def with_exposure(entity: Entity) -> Entity:
         items.append(item)
     data = dict(entity.data)
     data["exposure"] = items
-    return dataclasses.replace(entity, data=data, locator=_Exposed(entity.locator, spans))
+    return dataclasses.replace(entity, data=data, locator=DerivedLocator(entity.locator, spans))
 
 
 def _protocol(value: Any) -> Any:
@@ -175,19 +175,6 @@ _EXTRACTORS = {
     "azurerm_network_security_rule": lambda data: _azure_rule(data, ()),
     "google_compute_firewall": _gcp_firewall,
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class _Exposed:
-    base: Any
-    sources: dict
-
-    def span(self, path: tuple) -> Any:
-        if path[:1] == ("exposure",) and len(path) >= 2:
-            where = self.sources.get(path[:2])
-            if where is not None:
-                return self.base.span(where) if where else None
-        return self.base.span(path)
 
 
 __all__ = ["ANYWHERE", "with_exposure"]

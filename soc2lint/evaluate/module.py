@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..model import DictLocator, Entity, RelatedLocation, Span
+from ..model import DerivedLocator, DictLocator, Entity, RelatedLocation, Span
 from ..parsers.terraform import FRAMEWORK, Attribute, Block, Body, TfFile, parse_expression
 from ..secrets import find_secrets
 from .addresses import SINGLE, identity, instance_suffix
@@ -361,7 +361,7 @@ class ModuleInstance:
             known_key = None if key is SINGLE or isinstance(key, Unknown) else key
             address = base + instance_suffix(known_key)
             yield Entity(FRAMEWORK, block.kind, etype, address, entry.file.path, block.span, data,
-                         _Overlay(locator, {k: v for k, v in extra.items() if v}), address,
+                         DerivedLocator(locator, {k: v for k, v in extra.items() if v}), address,
                          instance_key=None if known_key is None else to_string(known_key),
                          related=related, context=self.context)
 
@@ -462,17 +462,6 @@ class Instance:
                                             lambda name, attr, ev: self.attribute(name))
                 self._evaluated = (data, DictLocator(spans))
         return self._evaluated
-
-
-@dataclass(frozen=True)
-class _Overlay:
-    """Spans of derived fields over the block's own locator."""
-
-    base: Any
-    extra: dict
-
-    def span(self, path: tuple) -> Span | None:
-        return self.extra.get(path) or self.base.span(path)
 
 
 __all__ = ["CallSite", "Declared", "Instance", "Module", "ModuleInstance"]
