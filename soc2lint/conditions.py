@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .evaluate.values import Ref, Template
 from .model import Unknown
 
 Truth = bool | None
@@ -288,15 +289,11 @@ def _leaf(cond: Mapping, root: Any, ctx: Context) -> Truth:
 
 
 def _is_present(value: Unknown) -> bool:
-    from .evaluate.values import Ref, Template
-
     return isinstance(value, Ref | Template)
 
 
 def _on_template(op: str, value: Unknown, expected: Any) -> Truth:
     """Decide an operator on a string with unknown holes from its known parts, when they suffice."""
-    from .evaluate.values import Template
-
     if not isinstance(value, Template):
         return None
     if op in ("not_equals", "not_in", "not_matches", "not_contains"):
@@ -315,11 +312,10 @@ def _on_template(op: str, value: Unknown, expected: Any) -> Truth:
     return None
 
 
-def could_equal(value: Any, expected: Any) -> Truth:
+def could_equal(value: Template, expected: Any) -> Truth:
     if not isinstance(expected, str):
         return False if _as_number(expected) is None and _as_bool(expected) is None else None
-    pattern = "".join(re.escape(p) if isinstance(p, str) else ".*" for p in value.parts)
-    return None if re.fullmatch(pattern, expected, re.S) else False
+    return None if value.could_be(expected) else False
 
 
 def check(cond: Any, where: str = "assert") -> None:

@@ -124,9 +124,7 @@ class Joiner:
 def _cannot_name(value: Unknown, names: list[str]) -> bool:
     """A partly known string (`"logs-${var.env}"`) that can equal none of the target's names
     cannot refer to it by name (it may still be a reference, but then it would not be a string)."""
-    from .conditions import could_equal
-
-    return isinstance(value, Template) and bool(names) and all(could_equal(value, n) is False for n in names)
+    return isinstance(value, Template) and bool(names) and not any(value.could_be(n) for n in names)
 
 
 def _unique(entities: list[Entity]) -> list[Entity]:

@@ -64,11 +64,9 @@ def _item(protocol: Any, from_port: Any, to_port: Any, source: Any) -> dict:
 
 def _is_anywhere(source: Any) -> Any:
     """True/False, or the Unknown itself when the source is not known well enough to tell."""
-    from ..conditions import could_equal
-
     if isinstance(source, Template):
         forms = {"0.0.0.0/0", "::/0", "*", "Internet", "internet", "Any", "any"}
-        return source if any(could_equal(source, form) is not False for form in forms) else False
+        return source if any(source.could_be(form) for form in forms) else False
     if isinstance(source, Unknown):
         return source
     return str(source).lower() in ANYWHERE

@@ -54,6 +54,11 @@ class Template(Unknown):
     def holes(self) -> tuple[Unknown, ...]:
         return tuple(p for p in self.parts if isinstance(p, Unknown))
 
+    def could_be(self, text: str) -> bool:
+        """Whether some filling of the holes gives exactly `text`."""
+        pattern = "".join(re.escape(p) if isinstance(p, str) else ".*" for p in self.parts)
+        return re.fullmatch(pattern, text, re.S) is not None
+
 
 class Encoded(Unknown):
     """`jsonencode(...)` of a value with unknown parts: the structure stays readable."""
