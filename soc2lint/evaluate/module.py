@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..derive.iam import policy_document_json
 from ..model import DerivedLocator, DictLocator, Entity, RelatedLocation, Span
 from ..parsers.terraform import FRAMEWORK, Attribute, Block, Body, TfFile, parse_expression
 from ..secrets import find_secrets
@@ -117,13 +118,19 @@ def _merged(primary: Declared, override: Declared) -> Block:
 def _literal(attr: Attribute | None, file: TfFile) -> Any:
     if attr is None:
         return None
-    return _evaluator_for(file, attr, EmptyScope(), {}).value(attr.expression) if not file.is_json \
-        else attr.expression
+    return _value(attr, file, _evaluator_for(file, attr, EmptyScope(), {}))
 
 
 def _evaluator_for(file: TfFile, attr: Attribute | None, scope: Any, bindings: dict) -> Evaluator:
     text = attr.text if attr is not None and attr.text is not None else file.text
     return Evaluator(text, scope, bindings, parse_expression)
+
+
+def _value(attr: Attribute, file: TfFile, evaluator: Evaluator) -> Any:
+    """An attribute's value, written in native syntax or as a `.tf.json` value."""
+    if file.is_json:
+        return json_expression(attr.expression, evaluator)
+    return evaluator.value(attr.expression)
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,7 @@ class ModuleInstance:
         self._locals: dict[str, Any] = {}
         self._instances: dict[tuple, Instance] = {}
         self._keys: dict[int, Any] = {}
+        self._collections: dict[int, Any] = {}
         self._children: dict[tuple[str, Any], ModuleInstance | None] = {}
         self._busy: set = set()
 
@@ -227,10 +235,7 @@ class ModuleInstance:
 
     # -- evaluation ------------------------------------------------------------------------
     def _attribute_value(self, attr: Attribute, file: TfFile, bindings: dict) -> Any:
-        evaluator = _evaluator_for(file, attr, self, bindings)
-        if file.is_json:
-            return json_expression(attr.expression, evaluator)
-        return evaluator.value(attr.expression)
+        return _value(attr, file, _evaluator_for(file, attr, self, bindings))
 
     def keys(self, entry: Declared) -> Any:
         """The instance keys of a block: [SINGLE], a list of keys, or an Unknown."""
@@ -250,7 +255,7 @@ class ModuleInstance:
             except (EvalError, ValueError):
                 return Unknown(f"count = {count!r} is not a number")
         if "for_each" in attrs:
-            each = self._attribute_value(attrs["for_each"], entry.file, {})
+            each = self._for_each(entry)
             if isinstance(each, Unknown):
                 return each
             if isinstance(each, dict):
@@ -265,6 +270,13 @@ class ModuleInstance:
             return Unknown("for_each needs a map or a set of strings")
         return [SINGLE]
 
+    def _for_each(self, entry: Declared) -> Any:
+        """The block's `for_each` collection, evaluated once."""
+        if id(entry) not in self._collections:
+            attr = entry.block.body.attributes["for_each"]
+            self._collections[id(entry)] = self._attribute_value(attr, entry.file, {})
+        return self._collections[id(entry)]
+
     def bindings(self, entry: Declared, key: Any) -> dict:
         attrs = entry.block.body.attributes
         keys = self.keys(entry)
@@ -274,7 +286,7 @@ class ModuleInstance:
             if isinstance(keys, Unknown):
                 return {"each": {"key": keys if key is SINGLE or isinstance(key, Unknown) else key,
                                  "value": keys}}
-            each = self._attribute_value(attrs["for_each"], entry.file, {})
+            each = self._for_each(entry)
             value = each[key] if isinstance(each, dict) else key
             return {"each": {"key": key, "value": value}}
         return {}
@@ -313,6 +325,7 @@ class ModuleInstance:
                 attr = entry.block.body.attributes.get(name)
                 if attr is None or name in META_ARGUMENTS:
                     return _MISSING
+                # seen while it is being evaluated: the input refers to itself
                 cache[name] = Unknown(f"module input '{name}' refers to itself")
                 cache[name] = self._attribute_value(attr, entry.file, bindings)
             return cache[name]
@@ -412,11 +425,6 @@ class Instance:
     def evaluator(self, attr: Attribute | None) -> Evaluator:
         return _evaluator_for(self.entry.file, attr, self.module, self.bindings)
 
-    def value_of(self, attr: Attribute, evaluator: Evaluator) -> Any:
-        if self.entry.file.is_json:
-            return json_expression(attr.expression, evaluator)
-        return evaluator.value(attr.expression)
-
     def attribute(self, name: str) -> Any:
         """The value of one attribute, or a reference to it when the provider computes it."""
         if name in self._values:
@@ -437,13 +445,11 @@ class Instance:
         block = self.entry.block
         if block.kind == "data" and block.labels[0] == "aws_iam_policy_document" and name in (
                 "json", "minified_json"):
-            from ..derive.iam import policy_document_json
-
             data, _ = self.evaluated()
             return policy_document_json(data, f"{self.address}.{name}")
         attr = body.attributes.get(name)
         if attr is not None:
-            return self.value_of(attr, self.evaluator(attr))
+            return _value(attr, self.entry.file, self.evaluator(attr))
         if any(nested.type == name or (nested.type == "dynamic" and nested.labels[:1] == [name])
                for nested in body.blocks):
             data, _ = self.evaluated()
