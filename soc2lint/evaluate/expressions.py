@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from ..parsers.hclast import Node, source_of
 from . import functions
-from .values import EvalError, Ref, Template, Unknown
+from .values import EvalError, Ref, Template, Unknown, template
 
 
 class Lazy:
@@ -357,18 +357,7 @@ def join_template(parts: list[Any], source: str) -> Any:
                 pieces.append(to_string(part))
             except EvalError as exc:
                 return Unknown(f"{source}: {exc}")
-    merged: list[Any] = []
-    for piece in pieces:
-        if merged and isinstance(piece, str) and isinstance(merged[-1], str):
-            merged[-1] += piece
-        else:
-            merged.append(piece)
-    if all(isinstance(p, str) for p in merged):
-        return "".join(merged)
-    if not any(isinstance(p, str) and p for p in merged):
-        return next(p for p in merged if isinstance(p, Unknown))
-    holes = list(dict.fromkeys(p.reason for p in merged if isinstance(p, Unknown)))
-    return Template("; ".join(holes), tuple(merged))
+    return template(pieces)
 
 
 __all__ = ["EmptyScope", "EvalError", "Evaluator", "Lazy", "Ref", "Scope", "join_template", "to_bool",

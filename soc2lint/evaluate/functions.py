@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote_plus
 
-from .values import Encoded, EvalError, Template, Unknown, first_unknown, is_known
+from .values import Encoded, EvalError, Template, Unknown, first_unknown, is_known, template
 
 LAZY = frozenset({"try", "can"})  # these receive zero-argument callables, not values
 FUNCTIONS: dict[str, Callable[..., Any]] = {}  # call them through `call`
@@ -202,16 +202,7 @@ def _set(items: list, fn: str) -> list:
 # -- strings with holes --------------------------------------------------------------------
 def _template(source: str, parts: Iterable[Any]) -> Any:
     """Known text and holes as one value: a str when known, the hole itself when alone."""
-    merged: list = []
-    for part in parts:
-        for piece in part.parts if isinstance(part, Template) else (part,):
-            if isinstance(piece, str) and merged and isinstance(merged[-1], str):
-                merged[-1] += piece
-            elif piece != "":
-                merged.append(piece)
-    if not any(isinstance(part, Unknown) for part in merged):
-        return "".join(merged)
-    return merged[0] if len(merged) == 1 else Template(source, tuple(merged))
+    return template(parts, source)
 
 
 def _text_parts(value: Any, fn: str) -> list:
@@ -581,18 +572,7 @@ def _replace_parts(parts: list, search: str, replacement: Any) -> Any:
             if i:
                 out.append(replacement if isinstance(replacement, Unknown) else _str(replacement, "replace"))
             out.append(piece)
-    merged: list[Any] = []
-    for piece in out:
-        if isinstance(piece, Template):
-            merged.extend(piece.parts)
-        elif piece != "":
-            merged.append(piece)
-    holes = [p for p in merged if isinstance(p, Unknown)]
-    if not holes:
-        return "".join(merged)
-    if len(merged) == 1:
-        return merged[0]
-    return Template("; ".join(dict.fromkeys(h.reason for h in holes)), tuple(merged))
+    return template(out)
 
 
 @_fn("substr")

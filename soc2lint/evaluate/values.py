@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from ..model import Unknown
@@ -58,6 +59,24 @@ class Template(Unknown):
         """Whether some filling of the holes gives exactly `text`."""
         pattern = "".join(re.escape(p) if isinstance(p, str) else ".*" for p in self.parts)
         return re.fullmatch(pattern, text, re.S) is not None
+
+
+def template(parts: Iterable[Any], reason: str | None = None) -> Any:
+    """Known text and holes as one value: a str when all is known, the hole itself when it stands
+    alone, else a Template (named by `reason`, or by its holes' reasons)."""
+    merged: list[Any] = []
+    for part in parts:
+        for piece in part.parts if isinstance(part, Template) else (part,):
+            if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+                merged[-1] += piece
+            elif piece != "":
+                merged.append(piece)
+    holes = [p for p in merged if isinstance(p, Unknown)]
+    if not holes:
+        return "".join(merged)
+    if len(merged) == 1:
+        return merged[0]
+    return Template(reason or "; ".join(dict.fromkeys(h.reason for h in holes)), tuple(merged))
 
 
 class Encoded(Unknown):
@@ -131,17 +150,9 @@ def _restore(node: Any, holes: list[Unknown]) -> Any:
     if isinstance(node, list):
         return [_restore(v, holes) for v in node]
     if isinstance(node, str) and "\ue000" in node:
-        parts: list[Any] = []
-        for i, piece in enumerate(_HOLE_RE.split(node)):
-            if i % 2:
-                parts.append(holes[int(piece)])
-            elif piece:
-                parts.append(piece)
-        if len(parts) == 1 and isinstance(parts[0], Unknown):
-            return parts[0]
-        return Template("; ".join(dict.fromkeys(h.reason for h in parts if isinstance(h, Unknown))),
-                        tuple(parts))
+        return template(holes[int(piece)] if i % 2 else piece for i, piece in enumerate(_HOLE_RE.split(node)))
     return node
 
 
-__all__ = ["Encoded", "EvalError", "Ref", "Template", "Unknown", "decode_json", "first_unknown", "is_known"]
+__all__ = ["Encoded", "EvalError", "Ref", "Template", "Unknown", "decode_json", "first_unknown", "is_known",
+           "template"]
