@@ -59,8 +59,8 @@ class Project:
         self._files: dict[Path, TfFile | None] = {}
         self._locations: dict[str, Path] = {}
         self._var_values: dict[Path, dict[str, Any]] = {}
-        self._warned: set[str] = set()
-        self._secrets: dict[int, tuple[Block, list]] = {}
+        self._warned: set[tuple[str, str]] = set()
+        self._secrets: dict[int, tuple[Block, list]] = {}  # keyed by id: the block is kept alive
 
     # -- loading ---------------------------------------------------------------------------
     def _directory_files(self, directory: Path) -> list[Path]:
