@@ -226,6 +226,26 @@ class Notification:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """Why a finding does not count: an accepted exception (inline or config) or the baseline."""
+
+    kind: str  # inline | config | baseline
+    justification: str
+    path: str  # the file the ignore is written in
+    line: int | None = None
+    expires: str | None = None
+    owner: str | None = None
+    author: str | None = None  # who added the ignore, from git blame
+    commit: str | None = None
+    date: str | None = None
+
+    @property
+    def is_exception(self) -> bool:
+        """An ignore with management's response, as opposed to a baselined finding."""
+        return self.kind != "baseline"
+
+
+@dataclass(frozen=True)
 class Finding:
     """The outcome of one rule on one entity."""
 
@@ -235,10 +255,16 @@ class Finding:
     message: str
     span: Span
     unresolved: tuple[str, ...] = ()
+    suppression: Suppression | None = None
 
     @property
     def path(self) -> str:
         return self.entity.path
+
+    @property
+    def status(self) -> str:
+        """pass, fail, unknown, or suppressed (a failure or unknown an ignore or baseline covers)."""
+        return "suppressed" if self.suppression else self.outcome.value
 
     @property
     def fingerprint(self) -> str:
@@ -260,8 +286,13 @@ class ScanResult:
 
     @property
     def failures(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.outcome is Outcome.FAIL)
+        """Failures that count: not covered by an ignore or the baseline."""
+        return tuple(f for f in self.findings if f.outcome is Outcome.FAIL and not f.suppression)
 
     @property
     def unknowns(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.outcome is Outcome.UNKNOWN)
+        return tuple(f for f in self.findings if f.outcome is Outcome.UNKNOWN and not f.suppression)
+
+    @property
+    def suppressed(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.suppression)

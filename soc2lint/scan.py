@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import engine
 from .discovery import Discovery, Source
 from .model import Entity, Notification, Rule, ScanResult, Span
+from .suppress import Baseline, Ignore, Suppressor, inline_ignores, today
 
 CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
@@ -52,11 +55,23 @@ def repository_entity(display: str, root: Path) -> Entity:
                   Span(1), data, label=f"repository '{display}'")
 
 
+@dataclass(frozen=True)
+class Policy:
+    """What decides which findings count: config ignores, the baseline, and today's date."""
+
+    ignores: tuple[Ignore, ...] = ()
+    baseline: Baseline | None = None
+    today: datetime.date | None = None
+
+
 def scan(found: Discovery, rules: Sequence[Rule],
          progress: Callable[[Iterable[Source]], Iterable[Source]] | None = None,
-         var_files: Sequence[Path] = ()) -> ScanResult:
-    """Parse every source, evaluate the rules; `progress` may wrap the source iteration."""
+         var_files: Sequence[Path | tuple[Path, Path | None]] = (),
+         policy: Policy = Policy()) -> ScanResult:
+    """Parse every source, evaluate the rules, mark what ignores and the baseline cover;
+    `progress` may wrap the source iteration."""
     entities: list[Entity] = []
+    texts: dict[str, str] = {}
     notifications = list(found.notifications)
     files: list[str] = []
     skipped: list[tuple[str, str]] = []
@@ -70,6 +85,7 @@ def scan(found: Discovery, rules: Sequence[Rule],
         entities.extend(derive(evaluated.entities))
         notifications.extend(evaluated.notifications)
         files.extend(s.path for s in terraform)
+        texts.update(evaluated.texts)
         frameworks.add("terraform")
     others = [s for s in found.sources if s.kind not in TERRAFORM_KINDS]
     for source in progress(others) if progress else others:
@@ -79,12 +95,21 @@ def scan(found: Discovery, rules: Sequence[Rule],
             skipped.append((source.path, "not a Kubernetes manifest or GitHub Actions file"))
             continue
         files.append(source.path)
+        texts[source.path] = source.text
         if framework:
             frameworks.add(framework)
         entities.extend(parsed)
     for display, root in found.roots:
         entities.append(repository_entity(display, root))
-    findings = engine.run(rules, entities)
+    now = policy.today or today()
+    ignores = [i for path, text in texts.items() for i in inline_ignores(path, text, now)]
+    reported = set(files)
+    for ignore in ignores:
+        if ignore.problem and ignore.path in reported:
+            notifications.append(Notification(ignore.path, ignore.problem, "warning", ignore.span.line))
+    ignores.extend(policy.ignores)
+    entities.extend(i.entity() for i in ignores if i.kind == "config" or i.path in reported)
+    findings = Suppressor(ignores, rules, policy.baseline).mark(engine.run(rules, entities))
     notifications.sort(key=lambda n: (n.path, n.line or 0, n.message))
     return ScanResult(tuple(rules), tuple(findings), tuple(notifications), tuple(sorted(files)),
                       tuple(sorted(skipped)), tuple(sorted(frameworks)))

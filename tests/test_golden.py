@@ -23,7 +23,7 @@ def test_fixtures_tree_matches_snapshot(all_rules, monkeypatch):
     compact = {
         "summary": data["summary"],
         "results": [
-            [r["file"], r["line"], r["rule_id"], r["outcome"]]
+            [r["file"], r["line"], r["rule_id"], r["status"]]
             for r in data["results"] if r["outcome"] != "pass"
         ],
         "notifications": data["notifications"],

@@ -29,7 +29,7 @@ def test_rule_file_is_valid_and_complete(path, validator):
     assert not errors, errors
     assert raw["id"] == path.stem
     framework_dir = {"terraform": "terraform", "kubernetes": "kubernetes",
-                     "github-actions": "github-actions"}.get(raw["target"].get("framework"),
+                     "github-actions": "github-actions", "soc2lint": "soc2lint"}.get(raw["target"].get("framework"),
                                                              "repository")
     assert path.parent.name == framework_dir
     for key in ("description", "remediation", "limitations"):
@@ -51,7 +51,7 @@ def test_rule_set_covers_the_themes(all_rules):
     tags = {t for rule in all_rules for t in rule.tags}
     assert tags >= THEMES, THEMES - tags
     frameworks = {rule.target.framework for rule in all_rules}
-    assert frameworks == {"terraform", "kubernetes", "github-actions", "repository"}
+    assert frameworks == {"terraform", "kubernetes", "github-actions", "repository", "soc2lint"}
 
 
 def test_rule_ids_are_unique_including_aliases(all_rules):

@@ -29,6 +29,7 @@ class TerraformResult:
     entities: list[Entity] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)  # every file read, by display path
 
 
 def _parse(job: tuple[str, str, str, ParseCache]) -> TfFile | ParseError:
@@ -47,9 +48,12 @@ def _parse(job: tuple[str, str, str, ParseCache]) -> TfFile | ParseError:
 class Project:
     """Loads directories as modules (parsing each file once) and evaluates the roots."""
 
-    def __init__(self, var_files: Iterable[Path] = (), cache: ParseCache | None = None,
-                 namer: Namer | None = None, workers: int | None = None) -> None:
-        self.var_files = [Path(p) for p in var_files]
+    def __init__(self, var_files: Iterable[Path | tuple[Path, Path | None]] = (),
+                 cache: ParseCache | None = None, namer: Namer | None = None,
+                 workers: int | None = None) -> None:
+        # (file, root module directory it is limited to, or None for every root)
+        self.var_files = [(Path(v[0]), v[1] and Path(v[1]).resolve()) if isinstance(v, tuple)
+                          else (Path(v), None) for v in var_files]
         self.cache = cache if cache is not None else ParseCache.default()
         self.namer = namer or Namer()
         self.workers = workers or int(os.environ.get("SOC2LINT_WORKERS") or 0) or None
@@ -156,7 +160,8 @@ class Project:
             return {}
         if directory not in self._var_values:
             values: dict[str, Any] = {}
-            for path in [*auto_var_files(directory), *self.var_files]:
+            named = [path for path, root in self.var_files if root is None or root == directory]
+            for path in [*auto_var_files(directory), *named]:
                 values.update(self._read_var_file(path))
             self._var_values[directory] = values
         return self._var_values[directory]
@@ -221,6 +226,7 @@ class Project:
             result.entities.extend(self._standalone(source))
         result.files = sorted(reported)
         result.notifications = self.notifications
+        result.texts = {f.path: f.text for f in self._files.values() if f is not None}
         return result
 
     def _called_directories(self, modules: list[Module]) -> set[Path]:

@@ -10,6 +10,9 @@ from ..model import Finding, Outcome, ScanResult, Severity
 FORMATS = ("text", "json", "sarif")
 
 
+STATUSES = ("fail", "pass", "unknown", "suppressed")
+
+
 def render(fmt: str, result: ScanResult, **options) -> str:
     if fmt == "text":
         from .text import render_text
@@ -23,24 +26,27 @@ def render(fmt: str, result: ScanResult, **options) -> str:
         from .sarif import render_sarif
 
         return render_sarif(result, include_unknown=options.get("include_unknown", False),
-                            category=options.get("category"))
+                            category=options.get("category"),
+                            include_suppressed=options.get("include_suppressed", False))
     raise ValueError(f"unknown format {fmt}")
 
 
 def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
-    counts = Counter(f.rule.severity for f in findings if f.outcome is Outcome.FAIL)
+    """Failures that count (not suppressed), by severity, most severe first."""
+    counts = Counter(f.rule.severity for f in findings if f.status == "fail")
     return {s.value: counts.get(s, 0) for s in sorted(Severity, key=lambda s: -s.rank)}
 
 
 def criterion_counts(result: ScanResult) -> dict[str, dict[str, int]]:
-    """Per SOC 2 criterion: failures count against primaries; passes evidence all."""
+    """Per SOC 2 criterion: failures (suppressed or not) count against primaries; passes and
+    unknowns concern all the rule's criteria."""
     table: dict[str, dict[str, int]] = {}
     for finding in result.findings:
         criteria = (finding.rule.soc2.primary if finding.outcome is Outcome.FAIL
                     else finding.rule.soc2.all)
         for criterion in criteria:
-            row = table.setdefault(criterion, {"fail": 0, "pass": 0, "unknown": 0})
-            row[finding.outcome.value] += 1
+            row = table.setdefault(criterion, dict.fromkeys(STATUSES, 0))
+            row[finding.status] += 1
     return dict(sorted(table.items(), key=lambda kv: _criterion_key(kv[0])))
 
 

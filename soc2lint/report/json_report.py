@@ -6,22 +6,24 @@ import json
 from collections import Counter
 
 from .. import __version__
-from ..model import ScanResult
-from . import criterion_counts, severity_counts
+from ..model import ScanResult, Suppression
+from . import STATUSES, criterion_counts, severity_counts
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def report_data(result: ScanResult) -> dict:
-    per_rule = Counter((f.rule.id, f.outcome.value) for f in result.findings)
-    outcomes = Counter(f.outcome.value for f in result.findings)
+    per_rule = Counter((f.rule.id, f.status) for f in result.findings)
+    outcomes = Counter(f.status for f in result.findings)
+    kinds = Counter(f.suppression.kind for f in result.suppressed)
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "soc2lint", "version": __version__},
         "summary": {
             "files_scanned": len(result.files),
             "rules_evaluated": len(result.rules),
-            "outcomes": {k: outcomes.get(k, 0) for k in ("fail", "pass", "unknown")},
+            "outcomes": {k: outcomes.get(k, 0) for k in STATUSES},
+            "suppressed_by_kind": {k: kinds.get(k, 0) for k in ("inline", "config", "baseline")},
             "failures_by_severity": severity_counts(result.findings),
             "by_criterion": criterion_counts(result),
             "errors": sum(1 for n in result.notifications if n.is_error),
@@ -32,13 +34,13 @@ def report_data(result: ScanResult) -> dict:
                 "soc2": {"primary": list(rule.soc2.primary),
                          "secondary": list(rule.soc2.secondary)},
                 "tags": list(rule.tags), "precision": rule.precision,
-                "counts": {k: per_rule.get((rule.id, k), 0) for k in ("fail", "pass", "unknown")},
+                "counts": {k: per_rule.get((rule.id, k), 0) for k in STATUSES},
             }
             for rule in result.rules
         ],
         "results": [
             {
-                "rule_id": f.rule.id, "outcome": f.outcome.value,
+                "rule_id": f.rule.id, "outcome": f.outcome.value, "status": f.status,
                 "severity": f.rule.severity.value, "message": f.message,
                 "file": f.path, "line": f.span.line, "column": f.span.column,
                 "end_line": f.span.end_line, "end_column": f.span.end_column,
@@ -49,6 +51,7 @@ def report_data(result: ScanResult) -> dict:
                 "fingerprint": f.fingerprint, "unresolved": list(f.unresolved),
                 "related_locations": [{"file": r.path, "line": r.span.line, "message": r.message}
                                       for r in f.entity.related],
+                "suppression": suppression_data(f.suppression),
             }
             for f in result.findings
         ],
@@ -60,6 +63,15 @@ def report_data(result: ScanResult) -> dict:
         "skipped": [{"file": path, "reason": reason} for path, reason in result.skipped],
         "frameworks": list(result.frameworks),
     }
+
+
+def suppression_data(suppression: Suppression | None) -> dict | None:
+    if suppression is None:
+        return None
+    return {"kind": suppression.kind, "justification": suppression.justification,
+            "file": suppression.path, "line": suppression.line, "expires": suppression.expires,
+            "owner": suppression.owner, "author": suppression.author, "commit": suppression.commit,
+            "date": suppression.date}
 
 
 def render_json(result: ScanResult) -> str:

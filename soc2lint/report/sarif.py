@@ -23,18 +23,23 @@ _SENTINEL_FIELDS = {"kind", "rank", "rule_index", "index", "id", "char_offset", 
 
 
 def render_sarif(result: ScanResult, include_unknown: bool = False,
-                 category: str | None = None) -> str:
-    return json.dumps(serialise(build_log(result, include_unknown, category)), indent=2,
-                      ensure_ascii=False) + "\n"
+                 category: str | None = None, include_suppressed: bool = False) -> str:
+    return json.dumps(serialise(build_log(result, include_unknown, category, include_suppressed)),
+                      indent=2, ensure_ascii=False) + "\n"
 
 
 def build_log(result: ScanResult, include_unknown: bool = False,
-              category: str | None = None) -> om.SarifLog:
+              category: str | None = None, include_suppressed: bool = False) -> om.SarifLog:
+    """Failures (and, when asked, undecided and suppressed results) as one SARIF run."""
     rules = list(result.rules)
     descriptors = [_descriptor(rule) for rule in rules]
     index = {rule.id: i for i, rule in enumerate(rules)}
-    selected = [f for f in result.findings if f.outcome is Outcome.FAIL]
-    unknowns = [f for f in result.findings if f.outcome is Outcome.UNKNOWN] if include_unknown \
+
+    def wanted(finding: Finding, outcome: Outcome) -> bool:
+        return finding.outcome is outcome and (include_suppressed or not finding.suppression)
+
+    selected = [f for f in result.findings if wanted(f, Outcome.FAIL)]
+    unknowns = [f for f in result.findings if wanted(f, Outcome.UNKNOWN)] if include_unknown \
         else []
     for finding in unknowns:
         key = f"{finding.rule.id}/unresolved"
@@ -148,7 +153,14 @@ def _result(finding: Finding, index: dict[str, int]) -> om.Result:
         partial_fingerprints={FINGERPRINT_KEY: finding.fingerprint},
         properties={"soc2": list(finding.rule.soc2.primary),
                     "resource": finding.entity.address},
+        suppressions=[_suppression(finding.suppression)] if finding.suppression else None,
     )
+
+
+def _suppression(suppression) -> om.Suppression:
+    """An ignore written in the file is `inSource`; the config file and baseline are `external`."""
+    return om.Suppression(kind="inSource" if suppression.kind == "inline" else "external",
+                          status="accepted", justification=suppression.justification)
 
 
 def _notification(path: str | None, message: str, level: str, line: int | None):

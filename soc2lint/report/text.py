@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import click
 
-from ..model import Outcome, ScanResult
+from ..model import ScanResult
 from . import criterion_counts, severity_counts
 
 _COLOURS = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "blue"}
@@ -51,20 +51,21 @@ def render_text(result: ScanResult, color: bool = False) -> str:
 
 
 def _summary(result: ScanResult, style) -> list[str]:
-    outcomes = {o: sum(1 for f in result.findings if f.outcome is o) for o in Outcome}
+    statuses = Counter(f.status for f in result.findings)
     sev = severity_counts(result.findings)
     lines = [
         style("Summary", bold=True),
         f"  {len(result.files)} files, {len(result.rules)} rules: "
-        f"{outcomes[Outcome.FAIL]} failed, {outcomes[Outcome.PASS]} passed, "
-        f"{outcomes[Outcome.UNKNOWN]} unknown",
+        f"{statuses['fail']} failed, {statuses['pass']} passed, {statuses['unknown']} unknown"
+        + (f", {statuses['suppressed']} suppressed" if statuses["suppressed"] else ""),
         "  failures by severity: " + ", ".join(f"{k} {v}" for k, v in sev.items()),
     ]
     table = criterion_counts(result)
     if table:
-        lines.append("  by SOC 2 criterion (fail/pass/unknown):")
+        lines.append("  by SOC 2 criterion (fail/pass/unknown/suppressed):")
         for criterion, row in table.items():
-            lines.append(f"    {criterion:<6} {row['fail']:>4} {row['pass']:>5} {row['unknown']:>4}")
+            lines.append(f"    {criterion:<6} {row['fail']:>4} {row['pass']:>5} {row['unknown']:>4}"
+                         f" {row['suppressed']:>4}")
     errors = sum(1 for n in result.notifications if n.is_error)
     if errors:
         lines.append(style(f"  {errors} file(s) could not be scanned; the scan is incomplete",

@@ -1,0 +1,274 @@
+"""Ignores and the baseline: which findings are accepted exceptions or known debt.
+
+Inline: `# soc2lint:ignore <rule-id>[,<rule-id>] [expires=YYYY-MM-DD] -- <justification>` on a
+line of a block, or in the comment lines just above it, covers that block's findings for those
+rules. Config ignores match by rule, path pattern and resource address. An ignore without a
+justification or past its expiry date does not apply; both are findings of their own (rules
+`ignore-has-justification` and `ignore-not-expired`), made from the ignore entities built here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import fnmatch
+import posixpath
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .config import ConfigIgnore
+from .model import Entity, Finding, Outcome, Rule, Span, Suppression
+
+FRAMEWORK = "soc2lint"
+_DIRECTIVE = re.compile(r"(?:^|\s)(?:#|//)\s*soc2lint:ignore\b[ \t]*(?P<rest>.*)$")
+_IDS = re.compile(r"^(?P<ids>[A-Za-z0-9][A-Za-z0-9_/-]*(?:\s*,\s*[A-Za-z0-9][A-Za-z0-9_/-]*)*)(?=\s|$)")
+_EXPIRES = re.compile(r"\bexpires=(?P<date>\S+)")
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """One ignore, inline or from the config file, resolved against today."""
+
+    kind: str  # inline | config
+    rules: tuple[str, ...]
+    justification: str
+    path: str  # where it is written
+    span: Span
+    target_line: int = 0  # inline: the line whose blocks it covers
+    expires: str | None = None
+    expired: bool = False
+    owner: str | None = None
+    paths: tuple[str, ...] = ()
+    resource: str | None = None
+    problem: str | None = None  # why it cannot apply, beyond expiry and justification
+
+    @property
+    def applies(self) -> bool:
+        return bool(self.justification) and not self.expired and not self.problem
+
+    def suppression(self) -> Suppression:
+        return Suppression(self.kind, self.justification, self.path, self.span.line,
+                           self.expires, self.owner)
+
+    def entity(self) -> Entity:
+        """The ignore as something rules can check (justification present, not expired)."""
+        data = {"rules": list(self.rules), "justification": self.justification or None,
+                "expires": self.expires, "expired": self.expired, "owner": self.owner,
+                "kind": self.kind}
+        return Entity(FRAMEWORK, "ignore", self.kind, f"ignore:{self.path}:{self.span.line}",
+                      self.path, self.span, data, label=f"ignore of {', '.join(self.rules)}")
+
+
+def today(value: str | None = None, environ: Mapping[str, str] | None = None) -> datetime.date:
+    """`--today`, else SOURCE_DATE_EPOCH (reproducible builds), else the UTC date."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    if value:
+        return datetime.date.fromisoformat(value)
+    epoch = environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc).date()
+    return datetime.datetime.now(datetime.timezone.utc).date()
+
+
+def _expiry(raw: str | None, now: datetime.date) -> tuple[str | None, bool, str | None]:
+    if raw is None:
+        return None, False, None
+    try:
+        date = datetime.date.fromisoformat(raw)
+    except ValueError:
+        return raw, False, f"expires={raw} is not a date (YYYY-MM-DD); the ignore does not apply"
+    return date.isoformat(), date < now, None
+
+
+def inline_ignores(path: str, text: str, now: datetime.date) -> list[Ignore]:
+    """The `soc2lint:ignore` comments of one file."""
+    if "soc2lint:ignore" not in text:
+        return []
+    lines = text.splitlines()
+    found = []
+    for number, line in enumerate(lines, 1):
+        match = _DIRECTIVE.search(line)
+        if not match:
+            continue
+        rest = match.group("rest")
+        ids_match = _IDS.match(rest)
+        head, _, justification = rest.partition("--")
+        expiry = _EXPIRES.search(head)
+        expires, expired, problem = _expiry(expiry.group("date") if expiry else None, now)
+        rules = tuple(r.strip() for r in ids_match.group("ids").split(",")) if ids_match else ()
+        if not rules:
+            problem = "names no rule: write `soc2lint:ignore <rule-id> -- <justification>`"
+        column = match.start() + (1 if line[match.start()].isspace() else 0) + 1
+        found.append(Ignore("inline", rules, justification.strip(), path,
+                            Span(number, column, number, len(line) + 1),
+                            _target_line(lines, number, code_before=line[:column - 1].strip() != ""),
+                            expires, expired, problem=problem))
+    return found
+
+
+def _target_line(lines: list[str], number: int, code_before: bool) -> int:
+    """A trailing comment covers its own line; a comment line covers the code right below it."""
+    if code_before:
+        return number
+    for index in range(number, len(lines)):
+        stripped = lines[index].strip()
+        if not stripped:
+            return number
+        if not stripped.startswith(("#", "//")):
+            return index + 1
+    return number
+
+
+def config_ignores(items: Sequence[ConfigIgnore], config_path: str, base: str,
+                   now: datetime.date) -> list[Ignore]:
+    """Ignores from the config file; `base` is the config file's directory as a display path."""
+    result = []
+    for item in items:
+        expires = item.expires.isoformat() if item.expires else None
+        result.append(Ignore("config", item.rules, item.justification, config_path, item.span,
+                             expires=expires, expired=bool(item.expires and item.expires < now),
+                             owner=item.owner, paths=tuple(_rebase(p, base) for p in item.paths),
+                             resource=item.resource))
+    return result
+
+
+def _rebase(pattern: str, base: str) -> str:
+    """A config-relative gitignore pattern as a pattern on repository-relative paths."""
+    if base in ("", "."):
+        return pattern
+    negated = pattern.startswith("!")
+    body = pattern[1:] if negated else pattern
+    anchored = body.lstrip("/") if ("/" in body.rstrip("/")) else f"**/{body}"
+    return ("!" if negated else "") + posixpath.join(base, anchored)
+
+
+class Suppressor:
+    """Marks findings that an applicable ignore or a baseline entry covers."""
+
+    def __init__(self, ignores: Iterable[Ignore], rules: Iterable[Rule],
+                 baseline: Baseline | None = None) -> None:
+        self.canonical = {name: rule.id for rule in rules for name in (rule.id, *rule.aliases)}
+        self.inline: dict[str, list[Ignore]] = defaultdict(list)
+        self.config: list[tuple[Ignore, object | None]] = []
+        for ignore in ignores:
+            if not ignore.applies:
+                continue
+            if ignore.kind == "inline":
+                self.inline[ignore.path].append(ignore)
+            else:
+                self.config.append((ignore, _pathspec(ignore.paths) if ignore.paths else None))
+        self.baseline = baseline
+
+    def mark(self, findings: Iterable[Finding]) -> list[Finding]:
+        marked = []
+        for finding in findings:
+            suppression = self.suppression_for(finding)
+            marked.append(dataclasses.replace(finding, suppression=suppression) if suppression
+                          else finding)
+        return marked
+
+    def suppression_for(self, finding: Finding) -> Suppression | None:
+        if finding.outcome is Outcome.PASS or finding.entity.framework == FRAMEWORK:
+            return None
+        for ignore in self._inline_candidates(finding):
+            if self._names(ignore, finding.rule):
+                return ignore.suppression()
+        for ignore, spec in self.config:
+            if (self._names(ignore, finding.rule) and (spec is None or spec.match_file(finding.path))
+                    and (ignore.resource is None or _address_matches(ignore.resource, finding.entity))):
+                return ignore.suppression()
+        if self.baseline is not None and finding.outcome is Outcome.FAIL:
+            return self.baseline.suppression_for(finding, self.canonical)
+        return None
+
+    def _inline_candidates(self, finding: Finding) -> Iterable[Ignore]:
+        entity = finding.entity
+        places = [(entity.path, entity.span)] + [(r.path, r.span) for r in entity.related]
+        for path, span in places:
+            for ignore in self.inline.get(path, ()):
+                if span.line <= ignore.target_line <= span.end_line:
+                    yield ignore
+
+    def _names(self, ignore: Ignore, rule: Rule) -> bool:
+        return any(self.canonical.get(name, name) == rule.id for name in ignore.rules)
+
+
+def _pathspec(patterns: Sequence[str]):
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def _address_matches(pattern: str, entity: Entity) -> bool:
+    base = entity.address.split("[", 1)[0] if entity.instance_key is not None else entity.address
+    return any(fnmatch.fnmatchcase(a, pattern) for a in (entity.address, base))
+
+
+# -- baseline --------------------------------------------------------------------------------
+BASELINE_VERSION = 1
+
+
+def baseline_key(finding: Finding, canonical: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """What identifies a finding across edits: path, rule, address, instance (never lines)."""
+    from .fingerprint import identity_parts
+
+    rule, *rest = identity_parts(finding)
+    return ((canonical or {}).get(rule, rule), *rest)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Failures accepted as known when the baseline file was written."""
+
+    path: str
+    keys: frozenset[tuple[str, ...]]
+
+    def suppression_for(self, finding: Finding, canonical: Mapping[str, str]) -> Suppression | None:
+        if baseline_key(finding, canonical) in self.keys:
+            return Suppression("baseline", f"known failure recorded in the baseline {self.path}",
+                               self.path)
+        return None
+
+
+class BaselineError(Exception):
+    """A baseline file that cannot be read; the message names the file."""
+
+
+def read_baseline(path, display: str) -> Baseline:
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        entries = data["findings"]
+        if data.get("version") != BASELINE_VERSION:
+            raise BaselineError(f"{display}: baseline version {data.get('version')!r} is not "
+                                f"{BASELINE_VERSION}")
+        keys = frozenset((e["rule"], e["path"], e["address"], e.get("instance_key") or "",
+                          *([e["context"]] if e.get("context") else [])) for e in entries)
+    except OSError as exc:
+        raise BaselineError(f"{display}: cannot read baseline: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BaselineError(f"{display}: not a soc2lint baseline file ({exc})") from None
+    return Baseline(display, keys)
+
+
+def render_baseline(findings: Iterable[Finding]) -> str:
+    """The baseline file for the counted failures: sorted, one entry per finding, no lines."""
+    import json
+
+    entries = {}
+    for finding in findings:
+        rule, path, address, instance, *context = baseline_key(finding)
+        entry = {"rule": rule, "path": path, "address": address, "instance_key": instance or None}
+        if context:
+            entry["context"] = context[0]
+        entry["severity"] = finding.rule.severity.value
+        entries[(rule, path, address, instance, *context)] = entry
+    ordered = [entries[k] for k in sorted(entries)]
+    return json.dumps({"version": BASELINE_VERSION, "tool": "soc2lint", "findings": ordered},
+                      indent=2, ensure_ascii=False) + "\n"
