@@ -18,7 +18,7 @@ def _split_csv(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
-def _load_rules(rules_dirs: tuple[str, ...], criteria=(), tags=(), only=()):
+def _load_rules(rules_dirs: tuple[str, ...], criteria=(), tags=(), only=(), only_enabled=True):
     from .rules import RuleError, load_rules, select
 
     try:
@@ -36,7 +36,7 @@ def _load_rules(rules_dirs: tuple[str, ...], criteria=(), tags=(), only=()):
             sys.exit(EXIT_USAGE)
         rules = list({named[w].id: named[w] for w in wanted}.values())
         return select(rules, _split_csv(criteria), _split_csv(tags), only_enabled=False)
-    return select(rules, _split_csv(criteria), _split_csv(tags))
+    return select(rules, _split_csv(criteria), _split_csv(tags), only_enabled=only_enabled)
 
 
 def exit_code(result, fail_on: str, unknown_as_failure: bool = False) -> int:
@@ -152,14 +152,16 @@ def _targets(formats: tuple[str, ...], output: str | None) -> list[tuple[str, st
 @click.option("--tags", multiple=True)
 def rules_command(fmt, rules_dir, criteria, tags) -> None:
     """List the rules with their SOC 2 criteria and themes."""
-    rules = _load_rules(rules_dir, criteria, tags)
+    # Unfiltered, the Markdown catalogue (docs/rules.md) also lists rules disabled by default.
+    catalogue = fmt == "markdown" and not _split_csv(criteria) and not _split_csv(tags)
+    rules = _load_rules(rules_dir, criteria, tags, only_enabled=not catalogue)
     if fmt == "json":
         click.echo(json.dumps([_rule_summary(r) for r in rules], indent=2))
     elif fmt == "markdown":
-        click.echo("| id | severity | SOC 2 | themes | title |\n|---|---|---|---|---|")
-        for r in rules:
-            click.echo(f"| `{r.id}` | {r.severity.value} | {', '.join(r.soc2.all)} | "
-                       f"{', '.join(r.tags)} | {r.title} |")
+        from .report.catalogue import render_catalogue_markdown
+        from .rules import criteria_titles
+
+        click.echo(render_catalogue_markdown(rules, criteria_titles()), nl=False)
     else:
         width = max((len(r.id) for r in rules), default=10)
         for r in rules:

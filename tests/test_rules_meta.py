@@ -28,9 +28,9 @@ def test_rule_file_is_valid_and_complete(path, validator):
     errors = [e.message for e in validator.iter_errors(raw)]
     assert not errors, errors
     assert raw["id"] == path.stem
-    framework_dir = {"terraform": "terraform", "kubernetes": "kubernetes",
-                     "github-actions": "github-actions", "soc2lint": "soc2lint"}.get(raw["target"].get("framework"),
-                                                             "repository")
+    framework = raw["target"].get("framework")
+    framework_dir = framework if framework in (
+        "terraform", "kubernetes", "github-actions", "soc2lint") else "repository"
     assert path.parent.name == framework_dir
     for key in ("description", "remediation", "limitations"):
         assert str(raw.get(key, "")).strip(), f"{path.name} lacks {key}"
