@@ -19,24 +19,19 @@ def _split_csv(values: tuple[str, ...]) -> list[str]:
 
 
 def _load_rules(rules_dirs: tuple[str, ...], criteria=(), tags=(), only=(), only_enabled=True):
-    from .rules import RuleError, load_rules, select
+    from .pipeline import ScanRequest, UsageError, choose_rules
 
+    request = ScanRequest(rules_dirs=rules_dirs, criteria=criteria, tags=tags, only_rules=only,
+                          use_config=False)
     try:
-        rules = load_rules([Path(d) for d in rules_dirs])
-    except RuleError as exc:
-        click.echo(f"soc2lint: rule error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    wanted = _split_csv(only)
-    if wanted:
-        named = {name: r for r in rules for name in (r.id, *r.aliases)}
-        missing = [w for w in wanted if w not in named]
-        if missing:
-            click.echo(f"soc2lint: no rule {', '.join(missing)}; `soc2lint rules` lists them",
-                       err=True)
-            sys.exit(EXIT_USAGE)
-        rules = list({named[w].id: named[w] for w in wanted}.values())
-        return select(rules, _split_csv(criteria), _split_csv(tags), only_enabled=False)
-    return select(rules, _split_csv(criteria), _split_csv(tags), only_enabled=only_enabled)
+        return choose_rules(request, only_enabled=only_enabled)
+    except UsageError as exc:
+        _usage_error(str(exc))
+
+
+def _usage_error(message: str):
+    click.echo(f"soc2lint: {message}", err=True)
+    sys.exit(EXIT_USAGE)
 
 
 def exit_code(result, fail_on: str, unknown_as_failure: bool = False) -> int:
@@ -60,64 +55,131 @@ def main() -> None:
     """Policy-as-code checks for Terraform, Kubernetes and GitHub Actions, mapped to SOC 2."""
 
 
+def _scan_options(command):
+    """Options `scan` and `report` share: what to scan, with which rules and settings."""
+    options = [
+        click.argument("paths", nargs=-1),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                     help="Configuration file (default: the nearest .soc2lint.yaml or "
+                     "pyproject.toml [tool.soc2lint] up to the repository root)."),
+        click.option("--no-config", is_flag=True, help="Ignore any configuration file."),
+        click.option("--criteria", multiple=True, help="Only rules evidencing these criteria (CC6.1,...)."),
+        click.option("--tags", multiple=True, help="Only rules with these themes (encryption-at-rest,...)."),
+        click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
+                     help="Extra directory of rule files (repeatable)."),
+        click.option("--rule", "only_rules", multiple=True,
+                     help="Run only these rules (ids or aliases), including ones disabled by default."),
+        click.option("--var-file", "var_files", multiple=True,
+                     type=click.Path(exists=True, dir_okay=False),
+                     help="Terraform variables file for the root modules (repeatable; later files win)."),
+        click.option("--environment", help="Use the variable files of this environment from the "
+                     "configuration (terraform.environments)."),
+        click.option("--baseline", type=click.Path(dir_okay=False),
+                     help="Findings recorded in this baseline file do not count."),
+        click.option("--today", type=click.DateTime(["%Y-%m-%d"]),
+                     help="The date ignores expire against (default: SOURCE_DATE_EPOCH, else today)."),
+        click.option("--stdin-filename", help="File name for a YAML stream read from '-'."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _run(options: dict, progress: bool = True):
+    """The scan the options ask for, or exit 2 with a message naming the file and key."""
+    from .pipeline import ScanRequest, UsageError, choose_rules, load_project_config, run
+
+    paths = tuple(options["paths"]) or (".",)
+    request = ScanRequest(
+        paths=paths, config=options["config_file"], use_config=not options["no_config"],
+        rules_dirs=options["rules_dir"], criteria=options["criteria"], tags=options["tags"],
+        only_rules=options["only_rules"], var_files=options["var_files"],
+        environment=options["environment"], baseline=options["baseline"],
+        today=options["today"].date() if options["today"] else None,
+        stdin_text=sys.stdin.read() if "-" in paths else None,
+        stdin_name=options["stdin_filename"])
+    try:
+        config = load_project_config(request)
+        rules = choose_rules(request, config)
+        return run(request, rules, config, _progress if progress and sys.stderr.isatty() else None,
+                   request.today)
+    except UsageError as exc:
+        _usage_error(str(exc))
+
+
 @main.command()
-@click.argument("paths", nargs=-1)
+@_scan_options
 @click.option("-f", "--format", "formats", multiple=True, metavar="FORMAT[=FILE]",
               help="text, json or sarif; repeat for several, FORMAT=FILE writes to a file.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="File for the one format given without =FILE.")
-@click.option("--fail-on", type=click.Choice([*SEVERITIES, "none"]), default="low",
-              show_default=True, help="Lowest severity that makes the exit code 1.")
-@click.option("--criteria", multiple=True, help="Only rules evidencing these criteria (CC6.1,...).")
-@click.option("--tags", multiple=True, help="Only rules with these themes (encryption-at-rest,...).")
-@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
-              help="Extra directory of rule files (repeatable).")
-@click.option("--rule", "only_rules", multiple=True,
-              help="Run only these rules (ids or aliases), including ones disabled by default.")
-@click.option("--stdin-filename", help="File name for a YAML stream read from '-'.")
+@click.option("--fail-on", type=click.Choice([*SEVERITIES, "none"]),
+              help="Lowest severity that makes the exit code 1 (default: the configuration's "
+              "fail_on, else low).")
+@click.option("--write-baseline", type=click.Path(dir_okay=False),
+              help="Record the failures that count in this baseline file; they then stop counting.")
 @click.option("--sarif-include-unknown", is_flag=True,
               help="Put undecided results in SARIF under '<rule>/unresolved' (no severity).")
+@click.option("--sarif-include-suppressed", is_flag=True,
+              help="Put ignored and baselined failures in SARIF, marked as suppressed.")
 @click.option("--category", help="SARIF automationDetails.id (default 'soc2lint/').")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a tty).")
-@click.option("--var-file", "var_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="Terraform variables file for the root modules (repeatable; later files win).")
 @click.option("--unknown-as-failure", is_flag=True,
               help="Count undecided results (unresolved values) as failures for the exit code.")
-def scan(paths, formats, output, fail_on, criteria, tags, rules_dir, only_rules, stdin_filename,
-         sarif_include_unknown, category, color, var_files, unknown_as_failure) -> None:
+def scan(formats, output, fail_on, write_baseline, sarif_include_unknown, sarif_include_suppressed,
+         category, color, unknown_as_failure, **options) -> None:
     """Scan files and directories (default: the current directory); '-' reads YAML from stdin."""
     targets = _targets(formats or ("text",), output)
-    rules = _load_rules(rules_dir, criteria, tags, only_rules)
-    from .discovery import discover
+    done = _run(options)
+    result = done.result
+    if write_baseline:
+        result = _write_baseline(result, write_baseline)
+    code = exit_code(result, fail_on or done.config.fail_on or "low", unknown_as_failure)
+    if any(fmt == "json" for fmt, _ in targets):
+        result = _with_authors(result, options["paths"])
     from .report import render
-    from .scan import scan as run_scan
 
-    stdin_text = sys.stdin.read() if "-" in paths else None
-    found = discover(list(paths) or ["."], stdin_text, stdin_filename)
-    result = run_scan(found, rules, _progress if _interactive(found) else None,
-                      var_files=[Path(p) for p in var_files])
-    code = exit_code(result, fail_on, unknown_as_failure)
     for fmt, destination in targets:
         use_color = color if color is not None else (destination is None and sys.stdout.isatty())
-        text = render(fmt, result, color=use_color, include_unknown=sarif_include_unknown,
-                      category=category)
-        if destination is None:
-            click.echo(text, nl=False)
-        else:
-            try:
-                Path(destination).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                click.echo(f"soc2lint: cannot write {destination}: {exc.strerror}", err=True)
-                sys.exit(EXIT_USAGE)
+        _emit(render(fmt, result, color=use_color, include_unknown=sarif_include_unknown,
+                     category=category, include_suppressed=sarif_include_suppressed), destination)
     sys.exit(code)
 
 
-def _interactive(found) -> bool:
-    return len(found.sources) >= 200 and sys.stderr.isatty()
+def _write_baseline(result, path: str):
+    """Write the counted failures to a baseline; the result then treats them as baselined."""
+    import dataclasses
+
+    from .suppress import Baseline, Suppressor, baseline_key, render_baseline
+
+    _emit(render_baseline(result.failures), path)
+    baseline = Baseline(path, frozenset(baseline_key(f) for f in result.failures))
+    return dataclasses.replace(result, findings=tuple(
+        Suppressor((), result.rules, baseline).mark(result.findings)))
+
+
+def _with_authors(result, paths):
+    from .gitinfo import repository, with_authors
+
+    first = next((p for p in paths if p != "-"), ".")
+    return with_authors(result, repository(Path(first)))
+
+
+def _emit(text: str, destination: str | None) -> None:
+    if destination is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(destination).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _usage_error(f"cannot write {destination}: {exc.strerror}")
 
 
 def _progress(sources):
     """A progress bar on stderr for long scans on a terminal."""
+    if len(sources) < 200:
+        yield from sources
+        return
     with click.progressbar(sources, label="scanning", file=sys.stderr,
                            item_show_func=lambda s: s.path[-40:] if s else "") as bar:
         yield from bar

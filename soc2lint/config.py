@@ -10,6 +10,7 @@ import datetime
 import functools
 import hashlib
 import json
+import posixpath
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -97,6 +98,16 @@ def find_config(start: Path) -> Path | None:
         if (directory / ".git").exists():
             return None
     return None
+
+
+def rebase_pattern(pattern: str, base: str) -> str:
+    """A config-relative gitignore pattern as a pattern on repository-relative paths."""
+    if base in ("", "."):
+        return pattern
+    negated = pattern.startswith("!")
+    body = pattern[1:] if negated else pattern
+    anchored = body.lstrip("/") if ("/" in body.rstrip("/")) else f"**/{body}"
+    return ("!" if negated else "") + posixpath.join(base, anchored)
 
 
 def load_config(path: Path) -> Config:

@@ -6,7 +6,7 @@ import errno
 import os
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,10 +37,20 @@ class Discovery:
     roots: list[tuple[str, Path]] = field(default_factory=list)  # repositories of scanned dirs
     walked: set[Path] = field(default_factory=set)
     seen: set[Path] = field(default_factory=set)  # files already added, by real path
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # files named but not scanned
+    exclude: Callable[[str], bool] | None = None  # repository-relative path (dirs end in /)
+
+    def excluded(self, name: str) -> bool:
+        return self.exclude is not None and self.exclude(name)
+
+
+NOT_INPUTS = frozenset({".soc2lint.yaml", ".soc2lint.yml"})  # soc2lint's own configuration
 
 
 def kind_of(name: str) -> str | None:
     lowered = name.lower()
+    if lowered in NOT_INPUTS:
+        return None
     if lowered.endswith((".tf.json", ".tofu.json")):
         return "terraform-json"
     if lowered.endswith((".tf", ".tofu")):
@@ -81,9 +91,10 @@ class Namer:
             return resolved.as_posix()
 
 
-def discover(paths: list[str], stdin_text: str | None = None,
-             stdin_name: str | None = None) -> Discovery:
-    result = Discovery()
+def discover(paths: list[str], stdin_text: str | None = None, stdin_name: str | None = None,
+             exclude: Callable[[str], bool] | None = None) -> Discovery:
+    """Sources for the paths; `exclude` drops repository-relative paths (config `exclude`)."""
+    result = Discovery(exclude=exclude)
     namer = Namer()
     for raw in paths:
         if raw == "-":
@@ -101,7 +112,7 @@ def discover(paths: list[str], stdin_text: str | None = None,
             if chart:
                 result.notifications.append(_helm_note(namer, chart))
                 continue
-            for file_path in _walk(path, result.notifications, namer):
+            for file_path in _walk(path, result, namer):
                 _add(file_path, result, namer, explicit=False)
         elif path.exists() or path.is_symlink():
             _add(path, result, namer, explicit=True)
@@ -110,7 +121,8 @@ def discover(paths: list[str], stdin_text: str | None = None,
     return result
 
 
-def _walk(root: Path, notes: list[Notification], namer: Namer) -> Iterator[Path]:
+def _walk(root: Path, found: Discovery, namer: Namer) -> Iterator[Path]:
+    notes = found.notifications
     real_root = root.resolve()
     visited: set[Path] = set()
     stack = [root]
@@ -143,7 +155,8 @@ def _walk(root: Path, notes: list[Notification], namer: Namer) -> Iterator[Path]
                                           "symbolic link loop not followed", "warning"))
                 continue
             if is_dir:
-                if entry.name in SKIP_DIRS:
+                if entry.name in SKIP_DIRS or (found.exclude and found.excluded(
+                        namer.name(entry_path, follow=False) + "/")):
                     continue
                 if entry.is_symlink():
                     target = entry_path.resolve()
@@ -158,7 +171,8 @@ def _walk(root: Path, notes: list[Notification], namer: Namer) -> Iterator[Path]
                                                   "note"))
                         continue
                 subdirs.append(entry_path)
-            elif kind_of(entry.name):
+            elif kind_of(entry.name) and not (found.exclude and found.excluded(
+                    namer.name(entry_path, follow=False))):
                 yield entry_path
         stack.extend(reversed(subdirs))
 
@@ -172,6 +186,9 @@ def _add(path: Path, result: Discovery, namer: Namer, explicit: bool) -> None:
         return
     result.seen.add(real)
     name = namer.name(path, follow=path.exists())
+    if explicit and result.excluded(name):
+        result.skipped.append((name, "excluded by the configuration's exclude patterns"))
+        return
     kind = kind_of(path.name)
     if kind is None:
         if explicit:

@@ -74,7 +74,7 @@ def scan(found: Discovery, rules: Sequence[Rule],
     texts: dict[str, str] = {}
     notifications = list(found.notifications)
     files: list[str] = []
-    skipped: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = list(found.skipped)
     frameworks: set[str] = set()
     terraform = [s for s in found.sources if s.kind in TERRAFORM_KINDS]
     if terraform:

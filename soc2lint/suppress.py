@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import fnmatch
-import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .config import ConfigIgnore
+from .config import ConfigIgnore, rebase_pattern
 from .model import Entity, Finding, Outcome, Rule, Span, Suppression
 
 FRAMEWORK = "soc2lint"
@@ -131,19 +130,9 @@ def config_ignores(items: Sequence[ConfigIgnore], config_path: str, base: str,
         expires = item.expires.isoformat() if item.expires else None
         result.append(Ignore("config", item.rules, item.justification, config_path, item.span,
                              expires=expires, expired=bool(item.expires and item.expires < now),
-                             owner=item.owner, paths=tuple(_rebase(p, base) for p in item.paths),
+                             owner=item.owner, paths=tuple(rebase_pattern(p, base) for p in item.paths),
                              resource=item.resource))
     return result
-
-
-def _rebase(pattern: str, base: str) -> str:
-    """A config-relative gitignore pattern as a pattern on repository-relative paths."""
-    if base in ("", "."):
-        return pattern
-    negated = pattern.startswith("!")
-    body = pattern[1:] if negated else pattern
-    anchored = body.lstrip("/") if ("/" in body.rstrip("/")) else f"**/{body}"
-    return ("!" if negated else "") + posixpath.join(base, anchored)
 
 
 class Suppressor:
@@ -166,9 +155,9 @@ class Suppressor:
     def mark(self, findings: Iterable[Finding]) -> list[Finding]:
         marked = []
         for finding in findings:
-            suppression = self.suppression_for(finding)
-            marked.append(dataclasses.replace(finding, suppression=suppression) if suppression
-                          else finding)
+            suppression = finding.suppression or self.suppression_for(finding)
+            marked.append(dataclasses.replace(finding, suppression=suppression)
+                          if suppression is not finding.suppression else finding)
         return marked
 
     def suppression_for(self, finding: Finding) -> Suppression | None:

@@ -1,0 +1,164 @@
+"""One scan from options to result: configuration, rules, discovery, ignores and baseline.
+
+Shared by `soc2lint scan` and `soc2lint report`; options given on the command line win over the
+configuration file. Problems with the configuration, a rule file or the baseline raise
+UsageError (exit 2 in the CLI), naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import posixpath
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config, ConfigError, find_config, load_config, rebase_pattern
+from .discovery import Namer, discover
+from .model import Rule, ScanResult, Severity
+
+
+class UsageError(Exception):
+    """A configuration, rule or baseline problem; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """What the user asked for on the command line."""
+
+    paths: tuple[str, ...] = (".",)
+    config: str | None = None
+    use_config: bool = True
+    rules_dirs: tuple[str, ...] = ()
+    criteria: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    only_rules: tuple[str, ...] = ()
+    var_files: tuple[str, ...] = ()
+    environment: str | None = None
+    baseline: str | None = None
+    today: datetime.date | None = None
+    stdin_text: str | None = None
+    stdin_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ScanRun:
+    """A finished scan with the configuration and rules it used."""
+
+    result: ScanResult
+    config: Config
+    rules: tuple[Rule, ...]
+    today: datetime.date
+
+
+def load_project_config(request: ScanRequest) -> Config:
+    """The configuration file named, or the nearest one above the first path, or none."""
+    if not request.use_config:
+        return Config()
+    try:
+        if request.config:
+            if not Path(request.config).is_file():
+                raise UsageError(f"{request.config}: configuration file not found")
+            return load_config(Path(request.config))
+        start = next((p for p in request.paths if p != "-"), ".")
+        found = find_config(Path(start)) if Path(start).exists() else None
+        return load_config(found) if found else Config()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def choose_rules(request: ScanRequest, config: Config | None = None,
+                 only_enabled: bool = True) -> list[Rule]:
+    """Bundled and extra rules, selected by the command line or else by the configuration."""
+    config = config or Config()
+    from .rules import RuleError, load_rules, select
+
+    try:
+        rules = load_rules([*config.rules_dirs, *(Path(d) for d in request.rules_dirs)])
+    except RuleError as exc:
+        raise UsageError(f"rule error: {exc}") from None
+    named = {name: r for r in rules for name in (r.id, *r.aliases)}
+    _check_ids(config, named)
+    rules = [_with_severity(r, config.severity.get(r.id)) for r in rules]
+    named = {name: r for r in rules for name in (r.id, *r.aliases)}
+    only, criteria, tags = (_csv(request.only_rules), _csv(request.criteria), _csv(request.tags))
+    if not (only or criteria or tags):  # the command line wins over the configuration
+        only, criteria, tags = (list(config.select_ids), list(config.select_criteria),
+                                list(config.select_tags))
+    if only:
+        missing = [w for w in only if w not in named]
+        if missing:
+            raise UsageError(f"no rule {', '.join(missing)}; `soc2lint rules` lists them")
+        return select(list({named[w].id: named[w] for w in only}.values()), criteria, tags,
+                      only_enabled=False)
+    enabled = {named[i].id for i in config.enable}
+    disabled = {named[i].id for i in config.disable}
+    rules = [dataclasses.replace(r, enabled=True) if r.id in enabled else r for r in rules
+             if r.id not in disabled]
+    chosen = select(rules, criteria, tags, only_enabled=only_enabled)
+    # the rules about ignores themselves run whatever the selection, unless disabled by name
+    return chosen + [r for r in rules if r.target.framework == "soc2lint" and r not in chosen]
+
+
+def _csv(values: Sequence[str]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def _check_ids(config: Config, named: dict[str, Rule]) -> None:
+    places = [("select.ids", config.select_ids), ("enable", config.enable),
+              ("disable", config.disable), ("severity", tuple(config.severity))]
+    places += [(f"ignores[{i}].rule", item.rules) for i, item in enumerate(config.ignores)]
+    for key, ids in places:
+        unknown = [i for i in ids if i not in named]
+        if unknown:
+            raise UsageError(f"{config.path}: {key}: no rule {', '.join(unknown)}")
+
+
+def _with_severity(rule: Rule, severity: str | None) -> Rule:
+    return dataclasses.replace(rule, severity=Severity(severity)) if severity else rule
+
+
+def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
+        progress: Callable | None = None, today: datetime.date | None = None) -> ScanRun:
+    """Discover, parse, evaluate and mark suppressed findings."""
+    from .scan import Policy, scan
+    from .suppress import BaselineError, config_ignores, read_baseline
+    from .suppress import today as current_date
+
+    now = today or current_date()
+    namer = Namer()
+    base = namer.name(config.base) if config.path else ""
+    base = "" if base == "." else base
+    exclude = _exclusion(config.exclude, base)
+    found = discover(list(request.paths), request.stdin_text, request.stdin_name, exclude=exclude)
+    baseline_path = request.baseline or (str(config.baseline) if config.baseline else None)
+    baseline = None
+    if baseline_path:
+        display = baseline_path if request.baseline else namer.name(Path(baseline_path))
+        try:
+            baseline = read_baseline(baseline_path, display)
+        except BaselineError as exc:
+            raise UsageError(str(exc)) from None
+    config_name = namer.name(config.path) if config.path else ""
+    policy = Policy(tuple(config_ignores(config.ignores, config_name, base, now)), baseline, now)
+    try:
+        var_files = [(v.file, v.module) for v in config.environment_var_files(request.environment)]
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    var_files += [(Path(p), None) for p in request.var_files]
+    for path, _ in var_files:
+        if not path.is_file():
+            raise UsageError(f"{path}: variable file not found")
+    result = scan(found, rules, progress, var_files=var_files, policy=policy)
+    return ScanRun(result, config, tuple(rules), now)
+
+
+def _exclusion(patterns: Sequence[str], base: str) -> Callable[[str], bool] | None:
+    """A test for repository-relative paths (directories end with '/') against the excludes."""
+    if not patterns:
+        return None
+    import pathspec
+
+    spec = pathspec.GitIgnoreSpec.from_lines([rebase_pattern(p, base) for p in patterns])
+    return lambda path: spec.match_file(posixpath.normpath(path) + ("/" if path.endswith("/") else ""))
