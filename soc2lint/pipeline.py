@@ -96,9 +96,7 @@ def choose_rules(request: ScanRequest, config: Config | None = None,
     disabled = {named[i].id for i in config.disable}
     rules = [dataclasses.replace(r, enabled=True) if r.id in enabled else r for r in rules
              if r.id not in disabled]
-    chosen = select(rules, criteria, tags, only_enabled=only_enabled)
-    # the rules about ignores themselves run whatever the selection, unless disabled by name
-    return chosen + [r for r in rules if r.target.framework == "soc2lint" and r not in chosen]
+    return select(rules, criteria, tags, only_enabled=only_enabled)
 
 
 def _csv(values: Sequence[str]) -> list[str]:
