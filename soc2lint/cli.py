@@ -146,6 +146,40 @@ def scan(formats, output, fail_on, write_baseline, sarif_include_unknown, sarif_
     sys.exit(code)
 
 
+@main.command()
+@_scan_options
+@click.option("-f", "--format", "fmt", type=click.Choice(["markdown", "html", "json"]),
+              default="markdown", show_default=True, help="Report format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
+def report(fmt, output, **options) -> None:
+    """Audit-readiness report: per SOC 2 criterion, the control tests run on the code, every
+    resource inspected, exceptions with their justification, and what code cannot show."""
+    import shlex
+
+    from .gitinfo import repository, with_authors
+    from .pipeline import ScanRequest, choose_rules
+    from .report.audit import Scope, build_audit
+    from .report.audit_render import render_audit
+
+    done = _run(options)
+    first = next((p for p in options["paths"] if p != "-"), ".")
+    repo = repository(Path(first))
+    result = with_authors(done.result, repo)
+    config_name = None
+    if done.config.path:
+        from .discovery import Namer
+
+        config_name = Namer().name(done.config.path)
+    scope = Scope(command=shlex.join(["soc2lint", *sys.argv[1:]]) if sys.argv[1:] else "soc2lint report",
+                  generated_on=done.today.isoformat(), paths=tuple(options["paths"]) or (".",),
+                  repository=repo, config=done.config, config_name=config_name,
+                  environment=options["environment"] or done.config.environment)
+    everything = choose_rules(ScanRequest(rules_dirs=options["rules_dir"], use_config=False),
+                              done.config, only_enabled=False)
+    _emit(render_audit(fmt, build_audit(result, scope, everything)), output)
+    sys.exit(EXIT_INCOMPLETE if any(n.is_error for n in result.notifications) else EXIT_OK)
+
+
 def _write_baseline(result, path: str):
     """Write the counted failures to a baseline; the result then treats them as baselined."""
     import dataclasses

@@ -283,6 +283,7 @@ class ScanResult:
     files: tuple[str, ...]
     skipped: tuple[tuple[str, str], ...] = ()
     frameworks: tuple[str, ...] = ()
+    inventory: Any = None  # inventory.Inventory: outside services and remote modules relied on
 
     @property
     def failures(self) -> tuple[Finding, ...]:

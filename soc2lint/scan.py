@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import engine
 from .discovery import Discovery, Source
+from .inventory import take_inventory
 from .model import Entity, Notification, Rule, ScanResult, Span
 from .suppress import Baseline, Ignore, Suppressor, inline_ignores, today
 
@@ -112,4 +113,5 @@ def scan(found: Discovery, rules: Sequence[Rule],
     findings = Suppressor(ignores, rules, policy.baseline).mark(engine.run(rules, entities))
     notifications.sort(key=lambda n: (n.path, n.line or 0, n.message))
     return ScanResult(tuple(rules), tuple(findings), tuple(notifications), tuple(sorted(files)),
-                      tuple(sorted(skipped)), tuple(sorted(frameworks)))
+                      tuple(sorted(skipped)), tuple(sorted(frameworks)),
+                      take_inventory(e for e in entities if e.path in reported))
