@@ -154,8 +154,6 @@ def scan(formats, output, fail_on, write_baseline, sarif_include_unknown, sarif_
 def report(fmt, output, **options) -> None:
     """Audit-readiness report: per SOC 2 criterion, the control tests run on the code, every
     resource inspected, exceptions with their justification, and what code cannot show."""
-    import shlex
-
     from .gitinfo import repository, with_authors
     from .pipeline import ScanRequest, choose_rules
     from .report.audit import Scope, build_audit
@@ -170,7 +168,7 @@ def report(fmt, output, **options) -> None:
         from .discovery import Namer
 
         config_name = Namer().name(done.config.path)
-    scope = Scope(command=shlex.join(["soc2lint", *sys.argv[1:]]) if sys.argv[1:] else "soc2lint report",
+    scope = Scope(command=_command_line(click.get_current_context()),
                   generated_on=done.today.isoformat(), paths=tuple(options["paths"]) or (".",),
                   repository=repo, config=done.config, config_name=config_name,
                   environment=options["environment"] or done.config.environment)
@@ -178,6 +176,28 @@ def report(fmt, output, **options) -> None:
                               done.config, only_enabled=False)
     _emit(render_audit(fmt, build_audit(result, scope, everything)), output)
     sys.exit(EXIT_INCOMPLETE if any(n.is_error for n in result.notifications) else EXIT_OK)
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command as it could be typed again: arguments, then options not left at default."""
+    import datetime
+    import shlex
+
+    words = ["soc2lint", ctx.info_name or ""]
+    options = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if isinstance(param, click.Argument):
+            words.extend(value or ())
+            continue
+        if value in (None, False, ()) or value == param.default:
+            continue
+        flag = max(param.opts, key=len)
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, datetime.datetime):
+                item = item.date().isoformat()
+            options.extend([flag] if item is True else [flag, str(item)])
+    return shlex.join(words + options)
 
 
 def _write_baseline(result, path: str):
