@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .config import Config, ConfigError, find_config, load_config, rebase_pattern
 from .discovery import Namer, discover
-from .model import Rule, ScanResult, Severity
+from .model import Notification, Rule, ScanResult, Severity
 
 
 class UsageError(Exception):
@@ -132,6 +132,11 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
     found = discover(list(request.paths), request.stdin_text, request.stdin_name, exclude=exclude)
     baseline_path = request.baseline or (str(config.baseline) if config.baseline else None)
     baseline = None
+    if baseline_path and not request.baseline and not Path(baseline_path).exists():
+        found.notifications.append(Notification(
+            namer.name(config.path), f"baseline {namer.name(Path(baseline_path))} does not exist "
+            "yet: no finding is baselined (create it with --write-baseline)", "warning"))
+        baseline_path = None
     if baseline_path:
         display = baseline_path if request.baseline else namer.name(Path(baseline_path))
         try:

@@ -70,7 +70,6 @@ def _summary(result: ScanResult, style) -> list[str]:
     if errors:
         lines.append(style(f"  {errors} file(s) could not be scanned; the scan is incomplete",
                            fg="red"))
-    if result.skipped:
-        lines.append(f"  {len(result.skipped)} YAML file(s) were not Kubernetes or GitHub "
-                     "Actions files and were not checked")
+    for reason, count in sorted(Counter(reason for _, reason in result.skipped).items()):
+        lines.append(f"  {count} file(s) not checked: {reason}")
     return lines
