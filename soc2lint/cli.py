@@ -206,8 +206,11 @@ def _write_baseline(result, path: str):
 
     from .suppress import Baseline, Suppressor, baseline_key, render_baseline
 
-    _emit(render_baseline(result.failures), path)
-    baseline = Baseline(path, frozenset(baseline_key(f) for f in result.failures))
+    # what counts now, and what an earlier baseline already held: refreshing keeps those
+    known = [f for f in result.findings if f.outcome.value == "fail" and (
+        f.suppression is None or f.suppression.kind == "baseline")]
+    _emit(render_baseline(known), path)
+    baseline = Baseline(path, frozenset(baseline_key(f) for f in known))
     return dataclasses.replace(result, findings=tuple(
         Suppressor((), result.rules, baseline).mark(result.findings)))
 

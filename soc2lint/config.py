@@ -145,7 +145,7 @@ def _parse(path: Path, text: str) -> tuple[Any, list[Span]]:
     from .parsers.yamlspans import load_documents
 
     try:
-        docs, _ = load_documents(text)
+        docs, _ = load_documents(text, _loader_without_dates())
     except (yaml.YAMLError, ValueError) as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
     if not docs or docs[0].data is None:
@@ -153,6 +153,20 @@ def _parse(path: Path, text: str) -> tuple[Any, list[Span]]:
     data = docs[0].data
     ignores = data.get("ignores") if isinstance(data, dict) else None
     return data, list(getattr(ignores, "item_spans", []))
+
+
+@functools.lru_cache(maxsize=1)
+def _loader_without_dates():
+    """The YAML loader, leaving dates as written: the schema and the key path judge them."""
+    from .parsers.yamlspans import SpanLoader
+
+    class ConfigLoader(SpanLoader):
+        pass
+
+    ConfigLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in SpanLoader.yaml_implicit_resolvers.items()}
+    return ConfigLoader
 
 
 def _plain(value: Any) -> Any:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import fnmatch
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -150,7 +149,9 @@ class Suppressor:
                 self.inline[ignore.path].append(ignore)
             else:
                 self.config.append((ignore, _pathspec(ignore.paths) if ignore.paths else None))
-        self.baseline = baseline
+        # entries written under a rule's old id (an alias) match the rule under its current id
+        self.baseline = baseline and dataclasses.replace(baseline, keys=frozenset(
+            (self.canonical.get(rule, rule), *rest) for rule, *rest in baseline.keys))
 
     def mark(self, findings: Iterable[Finding]) -> list[Finding]:
         marked = []
@@ -171,7 +172,7 @@ class Suppressor:
                     and (ignore.resource is None or _address_matches(ignore.resource, finding.entity))):
                 return ignore.suppression()
         if self.baseline is not None and finding.outcome is Outcome.FAIL:
-            return self.baseline.suppression_for(finding, self.canonical)
+            return self.baseline.suppression_for(finding)
         return None
 
     def _inline_candidates(self, finding: Finding) -> Iterable[Ignore]:
@@ -193,20 +194,21 @@ def _pathspec(patterns: Sequence[str]):
 
 
 def _address_matches(pattern: str, entity: Entity) -> bool:
+    """`*` and `?` are wildcards; brackets are literal, so an instance key can be named."""
     base = entity.address.split("[", 1)[0] if entity.instance_key is not None else entity.address
-    return any(fnmatch.fnmatchcase(a, pattern) for a in (entity.address, base))
+    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return any(re.fullmatch(regex, a) for a in (entity.address, base))
 
 
 # -- baseline --------------------------------------------------------------------------------
 BASELINE_VERSION = 1
 
 
-def baseline_key(finding: Finding, canonical: Mapping[str, str] | None = None) -> tuple[str, ...]:
-    """What identifies a finding across edits: path, rule, address, instance (never lines)."""
+def baseline_key(finding: Finding) -> tuple[str, ...]:
+    """What identifies a finding across edits: rule, path, address, instance (never lines)."""
     from .fingerprint import identity_parts
 
-    rule, *rest = identity_parts(finding)
-    return ((canonical or {}).get(rule, rule), *rest)
+    return identity_parts(finding)
 
 
 @dataclass(frozen=True)
@@ -216,8 +218,8 @@ class Baseline:
     path: str
     keys: frozenset[tuple[str, ...]]
 
-    def suppression_for(self, finding: Finding, canonical: Mapping[str, str]) -> Suppression | None:
-        if baseline_key(finding, canonical) in self.keys:
+    def suppression_for(self, finding: Finding) -> Suppression | None:
+        if baseline_key(finding) in self.keys:
             return Suppression("baseline", f"known failure recorded in the baseline {self.path}",
                                self.path)
         return None

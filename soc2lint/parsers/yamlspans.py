@@ -106,13 +106,14 @@ class Document:
     index: int
 
 
-def load_documents(text: str) -> tuple[list[Document], list[str]]:
+def load_documents(text: str, loader_class: type[SpanLoader] | None = None
+                   ) -> tuple[list[Document], list[str]]:
     """Load every document of a stream; returns documents and warnings (duplicate keys).
 
     Raises yaml.YAMLError for a malformed stream (documents before the error are lost only
     when the error is in the first one; callers report it) and AliasBombError.
     """
-    loader = SpanLoader(text)
+    loader = (loader_class or SpanLoader)(text)
     docs: list[Document] = []
     warnings: list[str] = []
     try:

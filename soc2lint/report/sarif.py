@@ -157,10 +157,13 @@ def _result(finding: Finding, index: dict[str, int]) -> om.Result:
     )
 
 
-def _suppression(suppression) -> om.Suppression:
-    """An ignore written in the file is `inSource`; the config file and baseline are `external`."""
-    return om.Suppression(kind="inSource" if suppression.kind == "inline" else "external",
-                          status="accepted", justification=suppression.justification)
+def _suppression(suppression) -> dict:
+    """An ignore written in the file is `inSource`; the config file and baseline are `external`.
+
+    A plain mapping: sarif-om's Suppression predates SARIF 2.1.0's `status` property.
+    """
+    return {"kind": "inSource" if suppression.kind == "inline" else "external",
+            "status": "accepted", "justification": suppression.justification}
 
 
 def _notification(path: str | None, message: str, level: str, line: int | None):
