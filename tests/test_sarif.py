@@ -182,3 +182,16 @@ def test_module_findings_carry_the_call_site_as_a_related_location(tmp_path, sar
     assert related["physicalLocation"]["artifactLocation"]["uri"] == "live/main.tf"
     assert related["physicalLocation"]["region"]["startLine"] == 5
     assert related["message"]["text"] == "module.b is called here"
+
+
+def test_suppressed_results_are_valid_sarif_when_asked(tmp_path, sarif_validator):
+    write(tmp_path, {"db.tf": '# soc2lint:ignore aws-rds-storage-encrypted -- test data only\n'
+                              'resource "aws_db_instance" "a" {\n  storage_encrypted = false\n}\n'})
+    plain = sarif_of([".", "--rule", "aws-rds-storage-encrypted"], tmp_path)
+    assert plain["runs"][0]["results"] == []
+    log = sarif_of([".", "--rule", "aws-rds-storage-encrypted", "--sarif-include-suppressed"],
+                   tmp_path)
+    assert_valid(sarif_validator, log)
+    (result,) = log["runs"][0]["results"]
+    assert result["suppressions"] == [{"kind": "inSource", "status": "accepted",
+                                       "justification": "test data only"}]
