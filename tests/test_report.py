@@ -97,6 +97,15 @@ def scanned(repo):
     return json.loads(result.stdout)
 
 
+AUDIT_SCHEMA = json.loads((ROOT / "soc2lint" / "schema" / "audit.schema.json").read_text())
+
+
+def test_json_follows_its_schema(report):
+    import jsonschema
+
+    jsonschema.Draft202012Validator(AUDIT_SCHEMA).validate(report)
+
+
 def test_counts_match_the_scan(report, scanned):
     assert report["summary"]["outcomes"] == scanned["summary"]["outcomes"]
     assert report["summary"]["outcomes"]["suppressed"] == 4  # 1 inline, 3 by the config file
@@ -243,6 +252,9 @@ def test_html_escapes_what_it_shows(tmp_path):
 
 def test_report_of_the_bundled_fixtures_matches_the_scan():
     report = json.loads(run_cli(["report", "fixtures", "-f", "json"], ROOT).stdout)
+    import jsonschema
+
+    jsonschema.Draft202012Validator(AUDIT_SCHEMA).validate(report)
     scanned = json.loads(run_cli(["scan", "fixtures", "-f", "json"], ROOT).stdout)
     assert report["summary"]["outcomes"] == scanned["summary"]["outcomes"]
     assert report["summary"]["files_scanned"] == scanned["summary"]["files_scanned"]
