@@ -85,7 +85,7 @@ def _scan_options(command):
     return command
 
 
-def _run(options: dict, progress: bool = True):
+def _run(options: dict, progress: bool = True, inventory: bool = False):
     """The scan the options ask for, or exit 2 with a message naming the file and key."""
     from .pipeline import ScanRequest, UsageError, choose_rules, load_project_config, run
 
@@ -102,7 +102,7 @@ def _run(options: dict, progress: bool = True):
         config = load_project_config(request)
         rules = choose_rules(request, config)
         return run(request, rules, config, _progress if progress and sys.stderr.isatty() else None,
-                   request.today)
+                   request.today, inventory)
     except UsageError as exc:
         _usage_error(str(exc))
 
@@ -159,7 +159,7 @@ def report(fmt, output, **options) -> None:
     from .report.audit import Scope, build_audit
     from .report.audit_render import render_audit
 
-    done = _run(options)
+    done = _run(options, inventory=True)
     first = next((p for p in options["paths"] if p != "-"), ".")
     repo = repository(Path(first))
     result = with_authors(done.result, repo)
@@ -218,6 +218,8 @@ def _write_baseline(result, path: str):
 def _with_authors(result, paths):
     from .gitinfo import repository, with_authors
 
+    if not any(f.suppression.is_exception for f in result.suppressed):
+        return result  # nothing to ask git about
     first = next((p for p in paths if p != "-"), ".")
     return with_authors(result, repository(Path(first)))
 

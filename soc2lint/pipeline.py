@@ -118,8 +118,9 @@ def _with_severity(rule: Rule, severity: str | None) -> Rule:
 
 
 def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
-        progress: Callable | None = None, today: datetime.date | None = None) -> ScanRun:
-    """Discover, parse, evaluate and mark suppressed findings."""
+        progress: Callable | None = None, today: datetime.date | None = None,
+        inventory: bool = False) -> ScanRun:
+    """Discover, parse, evaluate and mark suppressed findings (and take the inventory)."""
     from .scan import Policy, scan
     from .suppress import BaselineError, config_ignores, read_baseline
     from .suppress import today as current_date
@@ -153,7 +154,7 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
     for path, _ in var_files:
         if not path.is_file():
             raise UsageError(f"{path}: variable file not found")
-    result = scan(found, rules, progress, var_files=var_files, policy=policy)
+    result = scan(found, rules, progress, var_files=var_files, policy=policy, inventory=inventory)
     return ScanRun(result, config, tuple(rules), now)
 
 

@@ -68,9 +68,10 @@ class Policy:
 def scan(found: Discovery, rules: Sequence[Rule],
          progress: Callable[[Iterable[Source]], Iterable[Source]] | None = None,
          var_files: Sequence[Path | tuple[Path, Path | None]] = (),
-         policy: Policy = Policy()) -> ScanResult:
+         policy: Policy = Policy(), inventory: bool = False) -> ScanResult:
     """Parse every source, evaluate the rules, mark what ignores and the baseline cover;
-    `progress` may wrap the source iteration."""
+    `progress` may wrap the source iteration; `inventory` also lists the outside services and
+    remote modules the code relies on (for the audit report)."""
     entities: list[Entity] = []
     texts: dict[str, str] = {}
     notifications = list(found.notifications)
@@ -114,4 +115,4 @@ def scan(found: Discovery, rules: Sequence[Rule],
     notifications.sort(key=lambda n: (n.path, n.line or 0, n.message))
     return ScanResult(tuple(rules), tuple(findings), tuple(notifications), tuple(sorted(files)),
                       tuple(sorted(skipped)), tuple(sorted(frameworks)),
-                      take_inventory(e for e in entities if e.path in reported))
+                      take_inventory(e for e in entities if e.path in reported) if inventory else None)
