@@ -85,7 +85,7 @@ def _scan_options(command):
     return command
 
 
-def _run(options: dict, progress: bool = True, inventory: bool = False):
+def _run(options: dict, inventory: bool = False):
     """The scan the options ask for, or exit 2 with a message naming the file and key."""
     from .pipeline import ScanRequest, UsageError, choose_rules, load_project_config, run
 
@@ -101,7 +101,7 @@ def _run(options: dict, progress: bool = True, inventory: bool = False):
     try:
         config = load_project_config(request)
         rules = choose_rules(request, config)
-        return run(request, rules, config, _progress if progress and sys.stderr.isatty() else None,
+        return run(request, rules, config, _progress if sys.stderr.isatty() else None,
                    request.today, inventory)
     except UsageError as exc:
         _usage_error(str(exc))
@@ -155,9 +155,9 @@ def report(fmt, output, **options) -> None:
     """Audit-readiness report: per SOC 2 criterion, the control tests run on the code, every
     resource inspected, exceptions with their justification, and what code cannot show."""
     from .gitinfo import repository, with_authors
-    from .pipeline import ScanRequest, choose_rules
     from .report.audit import Scope, build_audit
     from .report.audit_render import render_audit
+    from .rules import load_rules
 
     done = _run(options, inventory=True)
     first = next((p for p in options["paths"] if p != "-"), ".")
@@ -172,8 +172,7 @@ def report(fmt, output, **options) -> None:
                   generated_on=done.today.isoformat(), paths=tuple(options["paths"]) or (".",),
                   repository=repo, config=done.config, config_name=config_name,
                   environment=options["environment"] or done.config.environment)
-    everything = choose_rules(ScanRequest(rules_dirs=options["rules_dir"], use_config=False),
-                              done.config, only_enabled=False)
+    everything = load_rules([*done.config.rules_dirs, *map(Path, options["rules_dir"])])
     _emit(render_audit(fmt, build_audit(result, scope, everything)), output)
     sys.exit(EXIT_INCOMPLETE if any(n.is_error for n in result.notifications) else EXIT_OK)
 

@@ -275,3 +275,15 @@ def test_report_writes_to_a_file_and_reports_incomplete_input(tmp_path):
     assert result.exit_code == 3
     text = (tmp_path / "audit.md").read_text()
     assert "Files that could not be inspected" in text and "`broken.tf" in text
+
+
+def test_criteria_left_out_by_the_selection_are_not_called_unevidenceable(tmp_path):
+    write(tmp_path, {"db.tf": 'resource "aws_db_instance" "a" {\n  storage_encrypted = true\n}\n',
+                     ".soc2lint.yaml": "select:\n  criteria: [CC6.1]\n"})
+    report = json.loads(run_cli(["report", ".", "-f", "json"], tmp_path).stdout)
+    not_selected = {c["id"] for c in report["not_selected"]}
+    not_evidenced = {c["id"] for c in report["not_evidenced"]}
+    evaluated = {c["id"] for c in report["criteria"]}
+    assert "CC6.1" in evaluated and "A1.1" in not_selected
+    assert not not_selected & not_evidenced and not not_selected & evaluated
+    assert "CC1.1" in not_evidenced and "CC6.1" not in not_selected | not_evidenced
