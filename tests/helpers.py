@@ -30,6 +30,21 @@ resource "aws_db_instance" "ok" {
 }
 '''
 
+# A user rule renamed from `x-old-db-check`: ignores and baselines under the old id still apply.
+ALIASED_RULE = """\
+id: x-db-encrypted
+title: Databases are encrypted (renamed from x-old-db-check)
+severity: high
+soc2: {primary: [CC6.1]}
+tags: [x-custom]
+precision: high
+aliases: [x-old-db-check]
+target: {framework: terraform, kind: resource, type: aws_db_instance}
+assert: {path: storage_encrypted, equals: true, default: false}
+report_at: storage_encrypted
+message: "Database '{name}' is not encrypted"
+"""
+
 
 def write(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():

@@ -7,7 +7,7 @@ import json
 import subprocess
 
 import pytest
-from helpers import git_init, run_cli, write
+from helpers import ALIASED_RULE, git_init, run_cli, write
 
 RDS = "aws-rds-storage-encrypted"
 EBS = "aws-ebs-volume-encrypted"
@@ -239,19 +239,6 @@ def test_baselined_failures_stay_out_of_sarif(repo):
 
 
 # -- rule aliases --------------------------------------------------------------------------------
-RENAMED_RULE = """\
-id: x-db-encrypted
-title: Databases are encrypted (was x-old-db-check)
-severity: high
-soc2: {primary: [CC6.1]}
-tags: [x-custom]
-precision: high
-aliases: [x-old-db-check]
-target: {framework: terraform, kind: resource, type: aws_db_instance}
-assert: {path: storage_encrypted, equals: true, default: false}
-report_at: storage_encrypted
-message: "Database '{name}' is not encrypted"
-"""
 
 
 def test_baseline_entry_under_a_rule_alias_matches_the_renamed_rule(tmp_path):
@@ -259,7 +246,7 @@ def test_baseline_entry_under_a_rule_alias_matches_the_renamed_rule(tmp_path):
     old_baseline = {"version": 1, "tool": "soc2lint", "findings": [
         {"rule": "x-old-db-check", "path": "main.tf", "address": "aws_db_instance.orders",
          "instance_key": None, "severity": "high"}]}
-    write(tmp_path, {"rules/x-db-encrypted.yaml": RENAMED_RULE, "main.tf": TWO,
+    write(tmp_path, {"rules/x-db-encrypted.yaml": ALIASED_RULE, "main.tf": TWO,
                      "old-baseline.json": json.dumps(old_baseline)})
     commit(tmp_path, "renamed rule")
     result = run_cli(["scan", "main.tf", "--rules-dir", "rules", "--rule", "x-db-encrypted",
@@ -273,7 +260,7 @@ def test_baseline_entry_under_the_current_rule_id_and_new_baselines_use_it(tmp_p
     current = {"version": 1, "tool": "soc2lint", "findings": [
         {"rule": "x-db-encrypted", "path": "main.tf", "address": "aws_db_instance.orders",
          "instance_key": None, "severity": "high"}]}
-    write(tmp_path, {"rules/x-db-encrypted.yaml": RENAMED_RULE, "main.tf": TWO,
+    write(tmp_path, {"rules/x-db-encrypted.yaml": ALIASED_RULE, "main.tf": TWO,
                      "current.json": json.dumps(current)})
     args = ["scan", "main.tf", "--rules-dir", "rules", "--rule", "x-old-db-check"]
     result = run_cli([*args, "--baseline", "current.json", "-f", "json"], tmp_path)

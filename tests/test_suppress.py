@@ -7,7 +7,7 @@ import json
 import subprocess
 
 import pytest
-from helpers import git_init, run_cli, scan_json, write
+from helpers import ALIASED_RULE, git_init, run_cli, scan_json, write
 
 RDS = "aws-rds-storage-encrypted"
 RDS_AND_CHECKS = f"{RDS},ignore-has-justification,ignore-not-expired"
@@ -433,19 +433,6 @@ def test_blame_for_a_scan_from_a_subdirectory_path(tmp_path):
     assert found["suppression"]["author"] == "Alice Auditor <alice@example.com>"
 
 
-ALIASED_RULE = """\
-id: x-db-encrypted
-title: Databases are encrypted (renamed from x-old-db-check)
-severity: high
-soc2: {primary: [CC6.1]}
-tags: [x-custom]
-precision: high
-aliases: [x-old-db-check]
-target: {framework: terraform, kind: resource, type: aws_db_instance}
-assert: {path: storage_encrypted, equals: true, default: false}
-report_at: storage_encrypted
-message: "Database '{name}' is not encrypted"
-"""
 
 
 def test_ignore_naming_a_rule_alias_covers_the_renamed_rule(tmp_path):
