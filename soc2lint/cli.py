@@ -163,14 +163,9 @@ def report(fmt, output, **options) -> None:
     first = next((p for p in options["paths"] if p != "-"), ".")
     repo = repository(Path(first))
     result = with_authors(done.result, repo)
-    config_name = None
-    if done.config.path:
-        from .discovery import Namer
-
-        config_name = Namer().name(done.config.path)
     scope = Scope(command=_command_line(click.get_current_context()),
                   generated_on=done.today.isoformat(), paths=tuple(options["paths"]) or (".",),
-                  repository=repo, config=done.config, config_name=config_name,
+                  repository=repo, config=done.config, config_name=done.config_name,
                   environment=options["environment"] or done.config.environment)
     everything = load_rules([*done.config.rules_dirs, *map(Path, options["rules_dir"])])
     _emit(render_audit(fmt, build_audit(result, scope, everything)), output)
@@ -203,10 +198,11 @@ def _write_baseline(result, path: str):
     """Write the counted failures to a baseline; the result then treats them as baselined."""
     import dataclasses
 
+    # what counts now, and what an earlier baseline already held: refreshing keeps those
+    from .model import Outcome
     from .suppress import Baseline, Suppressor, baseline_key, render_baseline
 
-    # what counts now, and what an earlier baseline already held: refreshing keeps those
-    known = [f for f in result.findings if f.outcome.value == "fail" and (
+    known = [f for f in result.findings if f.outcome is Outcome.FAIL and (
         f.suppression is None or f.suppression.kind == "baseline")]
     _emit(render_baseline(known), path)
     baseline = Baseline(path, frozenset(baseline_key(f) for f in known))

@@ -12,7 +12,7 @@ import hashlib
 import json
 import posixpath
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,15 @@ def find_config(start: Path) -> Path | None:
         if (directory / ".git").exists():
             return None
     return None
+
+
+def path_matcher(patterns: Sequence[str], base: str = "") -> Callable[[str], bool]:
+    """A test of repository-relative paths (a directory ends with '/') against gitignore-style
+    patterns written relative to `base`, the configuration file's directory."""
+    import pathspec
+
+    spec = pathspec.GitIgnoreSpec.from_lines([rebase_pattern(p, base) for p in patterns])
+    return lambda path: spec.match_file(posixpath.normpath(path) + ("/" if path.endswith("/") else ""))
 
 
 def rebase_pattern(pattern: str, base: str) -> str:

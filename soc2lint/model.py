@@ -5,7 +5,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .inventory import Inventory
 
 
 class Severity(enum.Enum):
@@ -283,7 +286,7 @@ class ScanResult:
     files: tuple[str, ...]
     skipped: tuple[tuple[str, str], ...] = ()
     frameworks: tuple[str, ...] = ()
-    inventory: Any = None  # inventory.Inventory: outside services and remote modules relied on
+    inventory: Inventory | None = None  # outside services and remote modules, for the report
 
     @property
     def failures(self) -> tuple[Finding, ...]:

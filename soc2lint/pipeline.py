@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config, ConfigError, find_config, load_config, rebase_pattern
+from .config import Config, ConfigError, find_config, load_config, path_matcher
 from .discovery import Namer, discover
 from .model import Notification, Rule, ScanResult, Severity
 
@@ -48,6 +47,7 @@ class ScanRun:
 
     result: ScanResult
     config: Config
+    config_name: str | None  # the configuration file's repository-relative name
     rules: tuple[Rule, ...]
     today: datetime.date
 
@@ -129,7 +129,7 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
     namer = Namer()
     base = namer.name(config.base) if config.path else ""
     base = "" if base == "." else base
-    exclude = _exclusion(config.exclude, base)
+    exclude = path_matcher(config.exclude, base) if config.exclude else None
     found = discover(list(request.paths), request.stdin_text, request.stdin_name, exclude=exclude)
     baseline_path = request.baseline or (str(config.baseline) if config.baseline else None)
     baseline = None
@@ -155,14 +155,5 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
         if not path.is_file():
             raise UsageError(f"{path}: variable file not found")
     result = scan(found, rules, progress, var_files=var_files, policy=policy, inventory=inventory)
-    return ScanRun(result, config, tuple(rules), now)
+    return ScanRun(result, config, config_name or None, tuple(rules), now)
 
-
-def _exclusion(patterns: Sequence[str], base: str) -> Callable[[str], bool] | None:
-    """A test for repository-relative paths (directories end with '/') against the excludes."""
-    if not patterns:
-        return None
-    import pathspec
-
-    spec = pathspec.GitIgnoreSpec.from_lines([rebase_pattern(p, base) for p in patterns])
-    return lambda path: spec.match_file(posixpath.normpath(path) + ("/" if path.endswith("/") else ""))

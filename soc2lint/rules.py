@@ -28,12 +28,18 @@ def bundled_rules_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=1)
-def criteria_titles() -> dict[str, str]:
-    """SOC 2 criterion id -> paraphrased title, from the package's copy of the list."""
+def criteria() -> tuple[dict, ...]:
+    """The package's SOC 2 criteria in order: id, category, paraphrased title, and the evidence
+    an auditor asks for beyond code."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(PACKAGE_DIR / "data" / "criteria.yaml", encoding="utf-8") as handle:
-        data = yaml.load(handle, Loader=loader)
-    return {c["id"]: c["title"] for c in data["criteria"]}
+        return tuple(yaml.load(handle, Loader=loader)["criteria"])
+
+
+@functools.lru_cache(maxsize=1)
+def criteria_titles() -> dict[str, str]:
+    """SOC 2 criterion id -> paraphrased title."""
+    return {c["id"]: c["title"] for c in criteria()}
 
 
 def load_rules(extra_dirs: Sequence[Path] = (), include_bundled: bool = True) -> list[Rule]:

@@ -13,10 +13,10 @@ import dataclasses
 import datetime
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from .config import ConfigIgnore, rebase_pattern
+from .config import ConfigIgnore, path_matcher, rebase_pattern
 from .model import Entity, Finding, Outcome, Rule, Span, Suppression
 
 FRAMEWORK = "soc2lint"
@@ -59,14 +59,11 @@ class Ignore:
                       self.path, self.span, data, label=f"ignore of {', '.join(self.rules)}")
 
 
-def today(value: str | None = None, environ: Mapping[str, str] | None = None) -> datetime.date:
-    """`--today`, else SOURCE_DATE_EPOCH (reproducible builds), else the UTC date."""
+def today() -> datetime.date:
+    """SOURCE_DATE_EPOCH (reproducible builds), else the UTC date; `--today` wins over both."""
     import os
 
-    environ = os.environ if environ is None else environ
-    if value:
-        return datetime.date.fromisoformat(value)
-    epoch = environ.get("SOURCE_DATE_EPOCH")
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc).date()
     return datetime.datetime.now(datetime.timezone.utc).date()
@@ -141,14 +138,14 @@ class Suppressor:
                  baseline: Baseline | None = None) -> None:
         self.canonical = {name: rule.id for rule in rules for name in (rule.id, *rule.aliases)}
         self.inline: dict[str, list[Ignore]] = defaultdict(list)
-        self.config: list[tuple[Ignore, object | None]] = []
+        self.config: list[tuple[Ignore, Callable[[str], bool] | None]] = []
         for ignore in ignores:
             if not ignore.applies:
                 continue
             if ignore.kind == "inline":
                 self.inline[ignore.path].append(ignore)
             else:
-                self.config.append((ignore, _pathspec(ignore.paths) if ignore.paths else None))
+                self.config.append((ignore, path_matcher(ignore.paths) if ignore.paths else None))
         # entries written under a rule's old id (an alias) match the rule under its current id
         self.baseline = baseline and dataclasses.replace(baseline, keys=frozenset(
             (self.canonical.get(rule, rule), *rest) for rule, *rest in baseline.keys))
@@ -168,7 +165,7 @@ class Suppressor:
             if self._names(ignore, finding.rule):
                 return ignore.suppression()
         for ignore, spec in self.config:
-            if (self._names(ignore, finding.rule) and (spec is None or spec.match_file(finding.path))
+            if (self._names(ignore, finding.rule) and (spec is None or spec(finding.path))
                     and (ignore.resource is None or _address_matches(ignore.resource, finding.entity))):
                 return ignore.suppression()
         if self.baseline is not None and finding.outcome is Outcome.FAIL:
@@ -185,12 +182,6 @@ class Suppressor:
 
     def _names(self, ignore: Ignore, rule: Rule) -> bool:
         return any(self.canonical.get(name, name) == rule.id for name in ignore.rules)
-
-
-def _pathspec(patterns: Sequence[str]):
-    import pathspec
-
-    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 def _address_matches(pattern: str, entity: Entity) -> bool:

@@ -8,19 +8,17 @@ the same as `scan --format json` (report.__init__.criterion_counts and per-rule 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from .. import __version__
 from ..config import Config
 from ..gitinfo import Repository
 from ..model import Finding, Rule, ScanResult
+from ..rules import criteria as criteria_catalogue
 from . import STATUSES, criterion_counts
 from .json_report import suppression_data
 
@@ -48,16 +46,6 @@ class Scope:
     config: Config | None = None
     config_name: str | None = None
     environment: str | None = None
-
-
-@functools.lru_cache(maxsize=1)
-def criteria_catalogue() -> tuple[dict, ...]:
-    """The package's SOC 2 criteria: id, category, title and the evidence beyond code."""
-    from ..rules import PACKAGE_DIR
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with open(PACKAGE_DIR / "data" / "criteria.yaml", encoding="utf-8") as handle:
-        return tuple(yaml.load(handle, Loader=loader)["criteria"])
 
 
 def rules_digest(rules: Sequence[Rule]) -> str:
