@@ -40,9 +40,6 @@ class Discovery:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # files named but not scanned
     exclude: Callable[[str], bool] | None = None  # repository-relative path (dirs end in /)
 
-    def excluded(self, name: str) -> bool:
-        return self.exclude is not None and self.exclude(name)
-
 
 NOT_INPUTS = frozenset({".soc2lint.yaml", ".soc2lint.yml"})  # soc2lint's own configuration
 
@@ -155,7 +152,7 @@ def _walk(root: Path, found: Discovery, namer: Namer) -> Iterator[Path]:
                                           "symbolic link loop not followed", "warning"))
                 continue
             if is_dir:
-                if entry.name in SKIP_DIRS or (found.exclude and found.excluded(
+                if entry.name in SKIP_DIRS or (found.exclude and found.exclude(
                         namer.name(entry_path, follow=False) + "/")):
                     continue
                 if entry.is_symlink():
@@ -171,7 +168,7 @@ def _walk(root: Path, found: Discovery, namer: Namer) -> Iterator[Path]:
                                                   "note"))
                         continue
                 subdirs.append(entry_path)
-            elif kind_of(entry.name) and not (found.exclude and found.excluded(
+            elif kind_of(entry.name) and not (found.exclude and found.exclude(
                     namer.name(entry_path, follow=False))):
                 yield entry_path
         stack.extend(reversed(subdirs))
@@ -186,7 +183,7 @@ def _add(path: Path, result: Discovery, namer: Namer, explicit: bool) -> None:
         return
     result.seen.add(real)
     name = namer.name(path, follow=path.exists())
-    if explicit and result.excluded(name):
+    if explicit and result.exclude and result.exclude(name):
         result.skipped.append((name, "excluded by the configuration's exclude patterns"))
         return
     kind = kind_of(path.name)
