@@ -79,14 +79,21 @@ def _scan_options(command):
         click.option("--today", type=click.DateTime(["%Y-%m-%d"]),
                      help="The date ignores expire against (default: SOURCE_DATE_EPOCH, else today)."),
         click.option("--stdin-filename", help="File name for a YAML stream read from '-'."),
+        click.option("--no-inline-ignores", is_flag=True,
+                     help="soc2lint:ignore comments in the scanned files do not apply; only the "
+                     "configuration's ignores and the baseline do."),
+        click.option("--config-ref", metavar="REV",
+                     help="Read the configuration and baseline as of this git revision (on a pull "
+                     "request: the base branch), so a change cannot relax its own checks."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _run(options: dict, inventory: bool = False):
-    """The scan the options ask for, or exit 2 with a message naming the file and key."""
+def _run(options: dict, inventory: bool = False, **review):
+    """The scan the options ask for, or exit 2 with a message naming the file and key;
+    `review` holds the diff options of `scan` (diff_base, changed_lines_only, full_scan)."""
     from .pipeline import ScanRequest, UsageError, choose_rules, load_project_config, run
 
     paths = tuple(options["paths"]) or (".",)
@@ -97,7 +104,8 @@ def _run(options: dict, inventory: bool = False):
         environment=options["environment"], baseline=options["baseline"],
         today=options["today"].date() if options["today"] else None,
         stdin_text=sys.stdin.read() if "-" in paths else None,
-        stdin_name=options["stdin_filename"])
+        stdin_name=options["stdin_filename"], inline_ignores=not options["no_inline_ignores"],
+        config_ref=options["config_ref"], **review)
     try:
         config = load_project_config(request)
         rules = choose_rules(request, config)
@@ -126,24 +134,50 @@ def _run(options: dict, inventory: bool = False):
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a tty).")
 @click.option("--unknown-as-failure", is_flag=True,
               help="Count undecided results (unresolved values) as failures for the exit code.")
+@click.option("--diff-base", metavar="REV",
+              help="Report and count only files changed since this git revision (the merge base "
+              "with HEAD when there is one), read with their Terraform directories. SARIF output "
+              "still covers every path, so an upload never closes alerts outside the change.")
+@click.option("--changed-lines-only", is_flag=True,
+              help="With --diff-base: only findings whose block or module call holds a changed line.")
+@click.option("--link-base", metavar="URL",
+              help="Summary links: URL/<path>#L<line> (default in GitHub Actions: the commit "
+              "being scanned on the server).")
 def scan(formats, output, fail_on, write_baseline, sarif_include_unknown, sarif_include_suppressed,
-         category, color, unknown_as_failure, **options) -> None:
+         category, color, unknown_as_failure, diff_base, changed_lines_only, link_base,
+         **options) -> None:
     """Scan files and directories (default: the current directory); '-' reads YAML from stdin."""
     targets = _targets(formats or ("text",), output)
-    done = _run(options)
-    result = done.result
+    if changed_lines_only and not diff_base:
+        raise click.BadParameter("needs --diff-base REV", param_hint="--changed-lines-only")
+    done = _run(options, diff_base=diff_base, changed_lines_only=changed_lines_only,
+                full_scan=any(fmt == "sarif" for fmt, _ in targets))
+    result, shown = done.result, done.shown
     if write_baseline:
         result = _write_baseline(result, write_baseline)
-    code = exit_code(result, fail_on or done.config.fail_on or "low", unknown_as_failure)
+        shown = _write_baseline(shown, None) if done.reported else result
+    # counted once, from every finding in scope, before any renderer caps its output
+    code = exit_code(shown, fail_on or done.config.fail_on or "low", unknown_as_failure)
     if any(fmt == "json" for fmt, _ in targets):
-        result = _with_authors(result, options["paths"])
+        shown = _with_authors(shown, options["paths"])
     from .report import render
 
     for fmt, destination in targets:
         use_color = color if color is not None else (destination is None and sys.stdout.isatty())
-        _emit(render(fmt, result, color=use_color, include_unknown=sarif_include_unknown,
-                     category=category, include_suppressed=sarif_include_suppressed), destination)
+        _emit(render(fmt, result if fmt == "sarif" else shown, color=use_color,
+                     include_unknown=sarif_include_unknown, category=category,
+                     include_suppressed=sarif_include_suppressed,
+                     link_base=link_base or _github_link_base()), destination)
     sys.exit(code)
+
+
+def _github_link_base() -> str | None:
+    """In GitHub Actions, the scanned commit's files on the server."""
+    import os
+
+    server, repo, sha = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY",
+                                                        "GITHUB_SHA"))
+    return f"{server}/{repo}/blob/{sha}" if server and repo and sha else None
 
 
 @main.command()
@@ -194,8 +228,9 @@ def _command_line(ctx: click.Context) -> str:
     return shlex.join(words + options)
 
 
-def _write_baseline(result, path: str):
-    """Write the counted failures to a baseline; the result then treats them as baselined."""
+def _write_baseline(result, path: str | None):
+    """Write the counted failures to a baseline (unless `path` is None); the result then treats
+    them as baselined."""
     import dataclasses
 
     # what counts now, and what an earlier baseline already held: refreshing keeps those
@@ -204,7 +239,8 @@ def _write_baseline(result, path: str):
 
     known = [f for f in result.findings if f.outcome is Outcome.FAIL and (
         f.suppression is None or f.suppression.kind == "baseline")]
-    _emit(render_baseline(known), path)
+    if path:
+        _emit(render_baseline(known), path)
     baseline = Baseline(path, frozenset(baseline_key(f) for f in known))
     return dataclasses.replace(result, findings=tuple(
         Suppressor((), result.rules, baseline).mark(result.findings)))

@@ -66,6 +66,7 @@ class Config:
     var_files: tuple[VarFile, ...] = ()
     environments: Mapping[str, tuple[VarFile, ...]] = field(default_factory=dict)
     environment: str | None = None
+    inline_ignores: bool = True
 
     @property
     def base(self) -> Path:
@@ -119,12 +120,14 @@ def rebase_pattern(pattern: str, base: str) -> str:
     return ("!" if negated else "") + posixpath.join(base, anchored)
 
 
-def load_config(path: Path) -> Config:
-    """Read, validate and convert one configuration file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
+def load_config(path: Path, text: str | None = None) -> Config:
+    """Read, validate and convert one configuration file (`text`: its content at another
+    revision; paths in it stay relative to `path`'s directory)."""
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
     raw, ignore_spans = _parse(path, text)
     raw = _plain(raw)
     errors = sorted(_validator().iter_errors(raw), key=lambda e: list(e.absolute_path))
@@ -232,6 +235,7 @@ def _build(path: Path, raw: Mapping[str, Any], ignore_spans: list[Span], digest:
         environments={name: _var_files(base, env["var_files"])
                       for name, env in terraform.get("environments", {}).items()},
         environment=terraform.get("environment"),
+        inline_ignores=raw.get("inline_ignores", True),
     )
 
 

@@ -277,6 +277,32 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class ExemptionChange:
+    """A change since the diff base that could exempt code: an inline ignore added or removed,
+    the configuration, the baseline or a rule file changed."""
+
+    kind: str  # inline | config | baseline | rules
+    change: str  # added | removed | changed
+    path: str
+    line: int | None
+    summary: str
+    diff: str = ""  # for the configuration: a unified diff of its settings
+
+
+@dataclass(frozen=True)
+class DiffScope:
+    """What a pull-request run reports: files changed since `base`, or only changed lines."""
+
+    base: str
+    commit: str
+    files: tuple[str, ...]  # changed files that were scanned
+    deleted: tuple[str, ...]
+    lines_only: bool
+    exemption_changes: tuple[ExemptionChange, ...] = ()
+    config_ref: str | None = None  # configuration and baseline read as of this revision
+
+
+@dataclass(frozen=True)
 class ScanResult:
     """Everything a scan produced, ready for the renderers."""
 
@@ -287,6 +313,7 @@ class ScanResult:
     skipped: tuple[tuple[str, str], ...] = ()
     frameworks: tuple[str, ...] = ()
     inventory: Inventory | None = None  # outside services and remote modules, for the report
+    diff: DiffScope | None = None  # set when findings are limited to changes since a revision
 
     @property
     def failures(self) -> tuple[Finding, ...]:

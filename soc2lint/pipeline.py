@@ -16,6 +16,7 @@ from pathlib import Path
 from .config import Config, ConfigError, find_config, load_config, path_matcher
 from .discovery import Namer, discover
 from .model import Notification, Rule, ScanResult, Severity
+from .suppress import today as current_date
 
 
 class UsageError(Exception):
@@ -39,17 +40,28 @@ class ScanRequest:
     today: datetime.date | None = None
     stdin_text: str | None = None
     stdin_name: str | None = None
+    inline_ignores: bool = True
+    diff_base: str | None = None  # report only what changed since this revision
+    changed_lines_only: bool = False
+    full_scan: bool = False  # scan every path even with diff_base (the SARIF needs it all)
+    config_ref: str | None = None  # read the configuration and baseline as of this revision
 
 
 @dataclass(frozen=True)
 class ScanRun:
-    """A finished scan with the configuration and rules it used."""
+    """A finished scan with the configuration and rules it used; `reported` is what the run
+    reports and counts (the findings in the change, with a diff base), `result` everything."""
 
     result: ScanResult
     config: Config
     config_name: str | None  # the configuration file's repository-relative name
     rules: tuple[Rule, ...]
     today: datetime.date
+    reported: ScanResult | None = None
+
+    @property
+    def shown(self) -> ScanResult:
+        return self.reported or self.result
 
 
 def load_project_config(request: ScanRequest) -> Config:
@@ -57,6 +69,8 @@ def load_project_config(request: ScanRequest) -> Config:
     if not request.use_config:
         return Config()
     try:
+        if request.config_ref:
+            return _config_at(request)
         if request.config:
             if not Path(request.config).is_file():
                 raise UsageError(f"{request.config}: configuration file not found")
@@ -66,6 +80,42 @@ def load_project_config(request: ScanRequest) -> Config:
         return load_config(found) if found else Config()
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _first_path(request: ScanRequest) -> Path:
+    return Path(next((p for p in request.paths if p != "-"), "."))
+
+
+def _config_at(request: ScanRequest) -> Config:
+    """The configuration as of `config_ref`: the file named, or the nearest one above the first
+    path in that revision; none there means the defaults."""
+    from .config import CONFIG_NAMES
+    from .gitdiff import GitError, read_at, repository_root, resolve
+
+    try:
+        root = repository_root(_first_path(request))
+        commit = resolve(root, request.config_ref)
+    except GitError as exc:
+        raise UsageError(f"--config-ref: {exc}") from None
+    if request.config:
+        candidates = [Path(request.config).resolve()]
+    else:
+        start = _first_path(request).resolve()
+        start = start if start.is_dir() else start.parent
+        directories = [start, *start.parents]
+        directories = directories[:directories.index(root) + 1] if root in directories else [start]
+        candidates = [d / name for d in directories for name in (*CONFIG_NAMES, "pyproject.toml")]
+    for candidate in candidates:
+        try:
+            relative = candidate.relative_to(root).as_posix()
+        except ValueError:
+            raise UsageError(f"{candidate}: not in the repository {root}") from None
+        text = read_at(root, commit, relative)
+        if text is not None and (candidate.name != "pyproject.toml" or "[tool.soc2lint" in text):
+            return load_config(candidate, text)
+    if request.config:
+        raise UsageError(f"{request.config}: configuration file not found at {request.config_ref}")
+    return Config()
 
 
 def choose_rules(request: ScanRequest, config: Config | None = None,
@@ -120,32 +170,33 @@ def _with_severity(rule: Rule, severity: str | None) -> Rule:
 def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
         progress: Callable | None = None, today: datetime.date | None = None,
         inventory: bool = False) -> ScanRun:
-    """Discover, parse, evaluate and mark suppressed findings (and take the inventory)."""
+    """Discover, parse, evaluate and mark suppressed findings (and take the inventory); with a
+    diff base, also the view of the change."""
+    from .gitdiff import GitError, changes_since
     from .scan import Policy, scan
-    from .suppress import BaselineError, config_ignores, read_baseline
-    from .suppress import today as current_date
+    from .suppress import config_ignores
 
     now = today or current_date()
     namer = Namer()
     base = namer.name(config.base) if config.path else ""
     base = "" if base == "." else base
     exclude = path_matcher(config.exclude, base) if config.exclude else None
-    found = discover(list(request.paths), request.stdin_text, request.stdin_name, exclude=exclude)
-    baseline_path = request.baseline or (str(config.baseline) if config.baseline else None)
-    baseline = None
-    if baseline_path and not request.baseline and not Path(baseline_path).exists():
-        found.notifications.append(Notification(
-            namer.name(config.path), f"baseline {namer.name(Path(baseline_path))} does not exist "
-            "yet: no finding is baselined (create it with --write-baseline)", "warning"))
-        baseline_path = None
-    if baseline_path:
-        display = baseline_path if request.baseline else namer.name(Path(baseline_path))
+    changes = None
+    paths = list(request.paths)
+    if request.diff_base:
         try:
-            baseline = read_baseline(baseline_path, display)
-        except BaselineError as exc:
-            raise UsageError(str(exc)) from None
+            changes = changes_since(request.diff_base, _first_path(request))
+        except GitError as exc:
+            raise UsageError(f"--diff-base: {exc}") from None
+        if not request.full_scan:
+            from .review import scope_paths
+
+            paths = scope_paths(changes, request.paths)
+    found = discover(paths, request.stdin_text, request.stdin_name, exclude=exclude)
+    baseline = _baseline(request, config, namer, found.notifications)
     config_name = namer.name(config.path) if config.path else ""
-    policy = Policy(tuple(config_ignores(config.ignores, config_name, base, now)), baseline, now)
+    policy = Policy(tuple(config_ignores(config.ignores, config_name, base, now)), baseline, now,
+                    inline=request.inline_ignores and config.inline_ignores)
     try:
         var_files = [(v.file, v.module) for v in config.environment_var_files(request.environment)]
     except ConfigError as exc:
@@ -155,5 +206,61 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
         if not path.is_file():
             raise UsageError(f"{path}: variable file not found")
     result = scan(found, rules, progress, var_files=var_files, policy=policy, inventory=inventory)
-    return ScanRun(result, config, config_name or None, tuple(rules), now)
+    reported = None
+    if changes is not None:
+        reported = _review(request, config, changes, result, namer, now)
+    return ScanRun(result, config, config_name or None, tuple(rules), now, reported)
 
+
+def _baseline(request: ScanRequest, config: Config, namer: Namer, notes: list[Notification]):
+    """The baseline named on the command line or in the configuration (as of `config_ref`)."""
+    from .suppress import BaselineError, read_baseline
+
+    path = request.baseline or (str(config.baseline) if config.baseline else None)
+    if not path:
+        return None
+    display = path if request.baseline else namer.name(Path(path))
+    text = None
+    if request.config_ref:
+        text = _read_at_ref(request, Path(path))
+        if text is None:
+            notes.append(Notification(display, f"baseline does not exist at {request.config_ref}: "
+                                      "no finding is baselined", "warning"))
+            return None
+    elif not request.baseline and not Path(path).exists():
+        notes.append(Notification(
+            namer.name(config.path), f"baseline {display} does not exist yet: no finding is "
+            "baselined (create it with --write-baseline)", "warning"))
+        return None
+    try:
+        return read_baseline(path, display, text)
+    except BaselineError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _read_at_ref(request: ScanRequest, path: Path) -> str | None:
+    from .gitdiff import GitError, read_at, repository_root, resolve
+
+    try:
+        root = repository_root(_first_path(request))
+        return read_at(root, resolve(root, request.config_ref), path.resolve().relative_to(root).as_posix())
+    except (GitError, ValueError):
+        return None
+
+
+def _review(request: ScanRequest, config: Config, changes, result: ScanResult, namer: Namer,
+            now: datetime.date) -> ScanResult:
+    """The result limited to the change, with the exemption changes it makes."""
+    from .review import exemption_changes, restrict
+
+    def relative(path: Path) -> str | None:
+        try:
+            return path.resolve().relative_to(changes.root).as_posix()
+        except ValueError:
+            return None
+
+    baselines = [relative(Path(p)) for p in (request.baseline, config.baseline) if p]
+    rules_dirs = [relative(Path(d)) for d in (*config.rules_dirs, *request.rules_dirs)]
+    exemptions = exemption_changes(changes, now, [b for b in baselines if b],
+                                   [d for d in rules_dirs if d])
+    return restrict(result, changes, request.changed_lines_only, exemptions, request.config_ref)

@@ -58,11 +58,13 @@ def repository_entity(display: str, root: Path) -> Entity:
 
 @dataclass(frozen=True)
 class Policy:
-    """What decides which findings count: config ignores, the baseline, and today's date."""
+    """What decides which findings count: config ignores, the baseline, today's date, and
+    whether ignores written in the scanned files apply."""
 
     ignores: tuple[Ignore, ...] = ()
     baseline: Baseline | None = None
     today: datetime.date | None = None
+    inline: bool = True
 
 
 def scan(found: Discovery, rules: Sequence[Rule],
@@ -104,7 +106,8 @@ def scan(found: Discovery, rules: Sequence[Rule],
     for display, root in found.roots:
         entities.append(repository_entity(display, root))
     now = policy.today or today()
-    ignores = [i for path, text in texts.items() for i in inline_ignores(path, text, now)]
+    ignores = [i for path, text in texts.items() for i in inline_ignores(path, text, now)] \
+        if policy.inline else []
     reported = set(files)
     for ignore in ignores:
         if ignore.problem and ignore.path in reported:

@@ -220,12 +220,15 @@ class BaselineError(Exception):
     """A baseline file that cannot be read; the message names the file."""
 
 
-def read_baseline(path, display: str) -> Baseline:
+def read_baseline(path, display: str, text: str | None = None) -> Baseline:
+    """The baseline file at `path` (or its content `text`, read from another revision)."""
     import json
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        if text is None:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        data = json.loads(text)
         entries = data["findings"]
         if data.get("version") != BASELINE_VERSION:
             raise BaselineError(f"{display}: baseline version {data.get('version')!r} is not "

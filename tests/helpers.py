@@ -77,3 +77,19 @@ def scan_json(args: list[str], cwd: Path | None = None) -> dict:
 
 def git_init(root: Path) -> None:
     subprocess.run(["git", "init", "-q", str(root)], check=True)
+
+
+def git(root: Path, *args: str, author: str = "Test Author") -> str:
+    """Run git in `root` as `author` (name; the e-mail is made from it); returns stdout."""
+    email = author.split()[0].lower() + "@example.com"
+    done = subprocess.run(["git", "-C", str(root), "-c", f"user.name={author}",
+                           "-c", f"user.email={email}", *args],
+                          capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def commit(root: Path, message: str, author: str = "Test Author") -> str:
+    """Stage everything and commit; returns the new commit's hash."""
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message, author=author)
+    return git(root, "rev-parse", "HEAD").strip()

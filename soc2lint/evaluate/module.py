@@ -334,7 +334,8 @@ class ModuleInstance:
 
     # -- entities --------------------------------------------------------------------------
     def entities(self, wanted: Callable[[str], bool] = lambda path: True) -> Iterator[Entity]:
-        """One entity per block instance in the files `wanted`, then those of local module calls."""
+        """One entity per block instance in the files `wanted`, then those of local module calls:
+        all of a module's when the call is in a file wanted (the call decides its findings)."""
         related = tuple(RelatedLocation(site.path, site.span, f"{site.address} is called here")
                         for site in reversed(self.chain))
         for entry in self.module.blocks:
@@ -342,10 +343,11 @@ class ModuleInstance:
                 yield from self._block_entities(entry, related)
         for name, entry in self.module.calls.items():
             keys = self.keys(entry)
+            inner = _everything if wanted(entry.file.path) else wanted
             for key in keys if isinstance(keys, list) else [SINGLE]:
                 child = self.child(name, key)
                 if child is not None:
-                    yield from child.entities(wanted)
+                    yield from child.entities(inner)
 
     def _block_entities(self, entry: Declared, related: tuple) -> Iterator[Entity]:
         block = entry.block
@@ -471,3 +473,7 @@ class Instance:
 
 
 __all__ = ["CallSite", "Declared", "Instance", "Module", "ModuleInstance"]
+
+
+def _everything(path: str) -> bool:
+    return True

@@ -6,10 +6,10 @@ import json
 from collections import Counter
 
 from .. import __version__
-from ..model import ScanResult, Suppression
+from ..model import DiffScope, ScanResult, Suppression
 from . import STATUSES, criterion_counts, severity_counts
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def report_data(result: ScanResult) -> dict:
@@ -62,7 +62,19 @@ def report_data(result: ScanResult) -> dict:
         "files": list(result.files),
         "skipped": [{"file": path, "reason": reason} for path, reason in result.skipped],
         "frameworks": list(result.frameworks),
+        "diff": diff_data(result.diff),
     }
+
+
+def diff_data(diff: DiffScope | None) -> dict | None:
+    if diff is None:
+        return None
+    return {"base": diff.base, "commit": diff.commit, "files": list(diff.files),
+            "deleted": list(diff.deleted), "changed_lines_only": diff.lines_only,
+            "config_ref": diff.config_ref,
+            "exemption_changes": [{"kind": c.kind, "change": c.change, "file": c.path,
+                                   "line": c.line, "summary": c.summary, "diff": c.diff}
+                                  for c in diff.exemption_changes]}
 
 
 def suppression_data(suppression: Suppression | None) -> dict | None:

@@ -46,8 +46,22 @@ def render_text(result: ScanResult, color: bool = False) -> str:
             lines.append(f"  {style(n.level, fg='red' if n.is_error else 'yellow')}  "
                          f"{where}: {n.message}")
         lines.append("")
+    lines.extend(_exemptions(result, style))
     lines.extend(_summary(result, style))
     return "\n".join(lines) + "\n"
+
+
+def _exemptions(result: ScanResult, style) -> list[str]:
+    """On a diff base: the ignores, configuration, baseline and rule files the change touches."""
+    changes = result.diff.exemption_changes if result.diff else ()
+    if not changes:
+        return []
+    lines = [style(f"Changes that could exempt code since {result.diff.base}:", bold=True)]
+    for change in changes:
+        where = f"{change.path}:{change.line}" if change.line else change.path
+        lines.append(f"  {change.kind} {change.change}  {where}  {change.summary}")
+        lines.extend(f"    {line}" for line in change.diff.splitlines())
+    return [*lines, ""]
 
 
 def _summary(result: ScanResult, style) -> list[str]:
@@ -60,6 +74,10 @@ def _summary(result: ScanResult, style) -> list[str]:
         + (f", {statuses['suppressed']} suppressed" if statuses["suppressed"] else ""),
         "  failures by severity: " + ", ".join(f"{k} {v}" for k, v in sev.items()),
     ]
+    if result.diff:
+        scope = "changed lines" if result.diff.lines_only else "changed files"
+        lines.insert(1, f"  {scope} since {result.diff.base} ({result.diff.commit[:12]})"
+                     + (f"; configuration as of {result.diff.config_ref}" if result.diff.config_ref else ""))
     table = criterion_counts(result)
     if table:
         lines.append("  by SOC 2 criterion (fail/pass/unknown/suppressed):")

@@ -1,0 +1,168 @@
+"""What changed since a git revision: the files (renamed, added, deleted) and the lines touched.
+
+The working tree, staged or not, is compared with the merge base of the revision and HEAD (the
+revision itself when there is none, as in a shallow pull-request checkout). Untracked files that
+git does not ignore count as added. Read-only git commands only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(?P<start>\d+)(?:,(?P<count>\d+))? @@")
+_STATUS = {"A": "added", "M": "modified", "T": "modified", "D": "deleted", "R": "renamed",
+           "C": "added"}
+
+
+class GitError(Exception):
+    """git cannot answer: not a repository, or a revision it does not have."""
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One changed file; `lines` are new or changed lines, `gaps` the lines after which lines were
+    deleted. An added file is new throughout."""
+
+    path: str  # repository-relative, POSIX; for a deleted file its old path
+    status: str  # added | modified | renamed | deleted
+    old_path: str | None = None  # the path at the base (None for an added file)
+    lines: frozenset[int] = frozenset()
+    gaps: frozenset[int] = frozenset()
+
+    def touches(self, start: int, end: int) -> bool:
+        """Whether lines start..end (a block) hold a change."""
+        if self.status == "added":
+            return True
+        return (not self.lines.isdisjoint(range(start, end + 1))
+                or any(start <= gap < end for gap in self.gaps))
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """The changes of the working tree since `commit` (what `base` resolved to)."""
+
+    root: Path
+    base: str
+    commit: str
+    files: Mapping[str, FileChange] = field(default_factory=dict)
+
+    def present(self) -> list[FileChange]:
+        """Changed files that still exist, in path order."""
+        return [c for _, c in sorted(self.files.items()) if c.status != "deleted"]
+
+    def old_text(self, change: FileChange) -> str | None:
+        """The file as it was at the base, or None when it did not exist there."""
+        return read_at(self.root, self.commit, change.old_path) if change.old_path else None
+
+
+def git(root: Path, *args: str) -> str:
+    """Output of a read-only git command run in `root`; GitError with git's message otherwise."""
+    try:
+        done = subprocess.run(["git", "-C", str(root), "-c", "core.quotePath=false", *args],
+                              capture_output=True, text=True, encoding="utf-8", errors="replace",
+                              timeout=300, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise GitError(f"cannot run git: {exc}") from None
+    if done.returncode != 0:
+        raise GitError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else
+                       f"git {args[0]} failed")
+    return done.stdout
+
+
+def repository_root(start: Path) -> Path:
+    start = start.resolve()
+    directory = start if start.is_dir() else start.parent
+    try:
+        return Path(git(directory, "rev-parse", "--show-toplevel").strip())
+    except GitError:
+        raise GitError(f"{start}: not inside a git repository") from None
+
+
+def read_at(root: Path, commit: str, path: str) -> str | None:
+    """A file's text at a commit, or None when it is not there."""
+    try:
+        return git(root, "show", f"{commit}:{path}")
+    except GitError:
+        return None
+
+
+def resolve(root: Path, ref: str) -> str:
+    """The commit `ref` names, or GitError saying how to get it."""
+    try:
+        return git(root, "rev-parse", "--verify", "--quiet", "--end-of-options",
+                   f"{ref}^{{commit}}").strip()
+    except GitError:
+        raise GitError(f"'{ref}' is not a commit in {root} (in a shallow clone, fetch it first: "
+                       f"git fetch --depth=1 origin {ref})") from None
+
+
+def changes_since(ref: str, start: Path) -> ChangeSet:
+    """Files and lines changed in the working tree since the merge base of `ref` and HEAD."""
+    root = repository_root(start)
+    commit = resolve(root, ref)
+    with contextlib.suppress(GitError):  # without common history (a shallow clone): `ref` itself
+        commit = git(root, "merge-base", commit, "HEAD").strip() or commit
+    statuses = _statuses(git(root, "diff", "--name-status", "-z", "-M", "--no-ext-diff", commit))
+    for path in git(root, "ls-files", "--others", "--exclude-standard", "-z").split("\0"):
+        if path:
+            statuses[path] = ("added", None)
+    hunks = _hunks(git(root, "diff", "-U0", "-M", "--no-color", "--no-ext-diff", "--no-textconv",
+                       "--src-prefix=a/", "--dst-prefix=b/", commit))
+    files = {}
+    for path, (status, old_path) in statuses.items():
+        lines, gaps = hunks.get(path, ((), ()))
+        files[path] = FileChange(path, status, old_path, frozenset(lines), frozenset(gaps))
+    return ChangeSet(root, ref, commit, files)
+
+
+def _statuses(output: str) -> dict[str, tuple[str, str | None]]:
+    """path -> (status, path at the base) from `git diff --name-status -z -M`."""
+    fields = output.split("\0")
+    found: dict[str, tuple[str, str | None]] = {}
+    index = 0
+    while index < len(fields) and fields[index]:
+        code = fields[index][0]
+        if code in "RC":
+            old, new = fields[index + 1], fields[index + 2]
+            found[new] = (_STATUS[code], old if code == "R" else None)
+            index += 3
+            continue
+        path = fields[index + 1]
+        status = _STATUS.get(code, "modified")
+        found[path] = (status, None if status == "added" else path)
+        index += 2
+    return found
+
+
+def _hunks(patch: str) -> dict[str, tuple[list[int], list[int]]]:
+    """path -> (changed lines, gaps) from a `-U0` patch."""
+    found: dict[str, tuple[list[int], list[int]]] = {}
+    current: tuple[list[int], list[int]] | None = None
+    for line in patch.splitlines():
+        if line.startswith("+++ "):
+            target = line[4:]
+            current = None if target == "/dev/null" else found.setdefault(
+                _unquote(target).removeprefix("b/"), ([], []))
+            continue
+        match = _HUNK.match(line) if current is not None else None
+        if match:
+            start, count = int(match["start"]), int(match["count"] or 1)
+            if count:
+                current[0].extend(range(start, start + count))
+            else:
+                current[1].append(start)
+    return found
+
+
+def _unquote(name: str) -> str:
+    """A path as git prints it: C-quoted when it holds a quote, backslash or control character."""
+    if not name.startswith('"'):
+        return name.rstrip("\t")
+    import codecs
+
+    return codecs.escape_decode(name.rstrip("\t")[1:-1].encode("utf-8"))[0].decode("utf-8", "replace")

@@ -1,0 +1,289 @@
+"""Pull-request mode: `--diff-base` reports only what changed since a revision, in real git
+repositories (renames, deletions, untracked files, changed lines), and lists every change that
+could exempt code; `--config-ref` reads the configuration and baseline from the base."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from conftest import ROOT
+from helpers import ALIASED_RULE, commit, git, git_init, run_cli, write
+
+RDS = "aws-rds-storage-encrypted"
+EBS = "aws-ebs-volume-encrypted"
+
+
+def db(name: str, encrypted: str = "false") -> str:
+    return (f'resource "aws_db_instance" "{name}" {{\n'
+            f'  engine            = "postgres"\n'
+            f'  storage_encrypted = {encrypted}\n'
+            f'}}\n')
+
+
+def volume(name: str, encrypted: str = "false") -> str:
+    return (f'resource "aws_ebs_volume" "{name}" {{\n'
+            f'  availability_zone = "eu-west-1a"\n'
+            f'  size              = 10\n'
+            f'  encrypted         = {encrypted}\n'
+            f'}}\n')
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """main: infra/db.tf fails (an old failure), infra/ebs.tf passes, app/db.tf fails."""
+    write(tmp_path, {"infra/db.tf": db("legacy"), "infra/ebs.tf": volume("data", "true"),
+                     "app/db.tf": db("app")})
+    git_init(tmp_path)
+    git(tmp_path, "checkout", "-q", "-b", "main")
+    commit(tmp_path, "base")
+    git(tmp_path, "checkout", "-q", "-b", "feature")
+    return tmp_path
+
+
+def scan(root: Path, *args: str, cwd: Path | None = None) -> tuple[int, dict]:
+    result = run_cli(["scan", *args, "-f", "json", "--rule", f"{RDS},{EBS}"], cwd or root)
+    assert result.exit_code in (0, 1, 3), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def failing(data: dict) -> list[tuple[str, int, str]]:
+    return sorted((r["file"], r["line"], r["entity"]["address"]) for r in data["results"]
+                  if r["status"] == "fail")
+
+
+def test_only_changed_files_are_reported_and_counted(repo):
+    (repo / "infra/ebs.tf").write_text(volume("data", "true") + "\n" + volume("scratch"))
+    commit(repo, "add a scratch volume")
+    code, data = scan(repo, ".", "--diff-base", "main")
+    assert code == 1
+    assert data["files"] == ["infra/ebs.tf"]
+    assert failing(data) == [("infra/ebs.tf", 10, "aws_ebs_volume.scratch")]
+    assert data["diff"]["base"] == "main" and data["diff"]["files"] == ["infra/ebs.tf"]
+    assert data["diff"]["commit"] == git(repo, "rev-parse", "main").strip()
+
+
+def test_an_unchanged_failure_does_not_fail_the_change(repo):
+    (repo / "infra/ebs.tf").write_text(volume("data", "true") + "\n" + volume("more", "true"))
+    commit(repo, "another encrypted volume")
+    code, data = scan(repo, ".", "--diff-base", "main")
+    assert code == 0 and failing(data) == []
+    full_code, full = scan(repo, ".")
+    assert full_code == 1 and len(failing(full)) == 2
+
+
+def test_changed_lines_only_keeps_findings_whose_block_changed(repo):
+    text = db("legacy") + "\n" + db("added")
+    (repo / "infra/db.tf").write_text(text)
+    commit(repo, "add a database")
+    _, files = scan(repo, ".", "--diff-base", "main")
+    assert [a for _, _, a in failing(files)] == ["aws_db_instance.legacy", "aws_db_instance.added"]
+    _, lines = scan(repo, ".", "--diff-base", "main", "--changed-lines-only")
+    assert failing(lines) == [("infra/db.tf", 8, "aws_db_instance.added")]
+    assert lines["diff"]["changed_lines_only"] is True
+
+
+def test_a_deleted_line_inside_a_block_counts_as_a_change_to_it(repo):
+    write(repo, {"infra/ebs.tf": 'resource "aws_ebs_volume" "data" {\n  availability_zone = "a"\n'
+                                 '  encrypted         = true\n  size              = 10\n}\n'})
+    commit(repo, "rewrite")
+    git(repo, "branch", "-f", "main")
+    (repo / "infra/ebs.tf").write_text('resource "aws_ebs_volume" "data" {\n  availability_zone = "a"\n'
+                                       '  size              = 10\n}\n')
+    code, data = scan(repo, ".", "--diff-base", "main", "--changed-lines-only")
+    assert code == 1 and [a for _, _, a in failing(data)] == ["aws_ebs_volume.data"]
+
+
+def test_working_tree_and_untracked_files_count(repo):
+    write(repo, {"infra/new.tf": volume("fresh")})  # not even staged
+    (repo / "app/db.tf").write_text(db("app", "true"))  # modified, unstaged: now passes
+    code, data = scan(repo, ".", "--diff-base", "main")
+    assert data["files"] == ["app/db.tf", "infra/new.tf"]
+    assert failing(data) == [("infra/new.tf", 4, "aws_ebs_volume.fresh")] and code == 1
+
+
+def test_renames_and_deletions(repo):
+    git(repo, "mv", "infra/db.tf", "infra/database.tf")
+    git(repo, "rm", "-q", "app/db.tf")
+    commit(repo, "rename and delete")
+    code, data = scan(repo, ".", "--diff-base", "main")
+    assert data["files"] == ["infra/database.tf"]
+    assert failing(data) == [("infra/database.tf", 3, "aws_db_instance.legacy")] and code == 1
+    assert data["diff"]["deleted"] == ["app/db.tf"]
+    assert data["notifications"] == []
+    # a pure rename changes no line: nothing to report in changed-lines mode
+    code, lines = scan(repo, ".", "--diff-base", "main", "--changed-lines-only")
+    assert code == 0 and failing(lines) == []
+    # a rename with an edit: the edited block is reported under its new name
+    (repo / "infra/database.tf").write_text(db("renamed"))
+    code, edited = scan(repo, ".", "--diff-base", "main", "--changed-lines-only")
+    assert failing(edited) == [("infra/database.tf", 3, "aws_db_instance.renamed")]
+
+
+def test_changed_file_is_read_with_its_terraform_directory(repo):
+    write(repo, {"infra/variables.tf": 'variable "encrypt" {\n  default = false\n}\n'})
+    commit(repo, "variables")
+    git(repo, "branch", "-f", "main")
+    (repo / "infra/ebs.tf").write_text(volume("data", "var.encrypt"))
+    code, data = scan(repo, ".", "--diff-base", "main")
+    assert data["files"] == ["infra/ebs.tf"] and code == 1
+    assert failing(data) == [("infra/ebs.tf", 4, "aws_ebs_volume.data")]
+    assert [r["outcome"] for r in data["results"] if r["rule_id"] == EBS] == ["fail"]
+
+
+def test_a_change_to_a_module_call_reports_the_module_findings(repo):
+    write(repo, {"modules/db/main.tf": 'variable "encrypted" {}\n' + db("this", "var.encrypted"),
+                 "stack/main.tf": 'module "db" {\n  source    = "../modules/db"\n  encrypted = true\n}\n'})
+    commit(repo, "module")
+    git(repo, "branch", "-f", "main")
+    (repo / "stack/main.tf").write_text('module "db" {\n  source    = "../modules/db"\n'
+                                        '  encrypted = false\n}\n')
+    _, data = scan(repo, "stack", "modules", "--diff-base", "main", "--changed-lines-only")
+    found = [r for r in data["results"] if r["status"] == "fail"]
+    assert [(r["file"], r["line"]) for r in found] == [("modules/db/main.tf", 4)]
+    assert found[0]["related_locations"][0]["file"] == "stack/main.tf"
+
+
+def test_only_changes_under_the_paths_given(repo):
+    write(repo, {"infra/x.tf": volume("x"), "app/y.tf": volume("y")})
+    commit(repo, "two new files")
+    _, data = scan(repo, "app", "--diff-base", "main")
+    assert data["files"] == ["app/y.tf"]
+    _, sub = scan(repo, ".", "--diff-base", "main", cwd=repo / "app")
+    assert sub["files"] == ["app/y.tf"] and failing(sub) == [("app/y.tf", 4, "aws_ebs_volume.y")]
+
+
+def test_sarif_still_covers_the_full_scan(repo, tmp_path):
+    write(repo, {"infra/new.tf": volume("fresh")})
+    commit(repo, "new")
+    sarif_file = tmp_path / "out.sarif"
+    result = run_cli(["scan", ".", "--rule", f"{RDS},{EBS}", "--diff-base", "main", "-f",
+                      f"sarif={sarif_file}", "-f", "json"], repo)
+    data = json.loads(result.stdout)
+    assert failing(data) == [("infra/new.tf", 4, "aws_ebs_volume.fresh")] and result.exit_code == 1
+    uris = sorted(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                  for r in json.loads(sarif_file.read_text())["runs"][0]["results"])
+    assert uris == ["app/db.tf", "infra/db.tf", "infra/new.tf"]
+
+
+def test_bad_revision_and_missing_base_are_usage_errors(repo, tmp_path_factory):
+    result = run_cli(["scan", ".", "--diff-base", "no-such-branch"], repo)
+    assert result.exit_code == 2 and "'no-such-branch' is not a commit" in result.stderr
+    outside = tmp_path_factory.mktemp("plain")
+    write(outside, {"a.tf": db("a")})
+    result = run_cli(["scan", str(outside), "--diff-base", "main"], outside)
+    assert result.exit_code == 2 and "not inside a git repository" in result.stderr
+    result = run_cli(["scan", ".", "--changed-lines-only"], repo)
+    assert result.exit_code == 2 and "--diff-base" in result.output
+
+
+def exemptions(data: dict) -> list[tuple[str, str, str, int | None]]:
+    return [(c["kind"], c["change"], c["file"], c["line"]) for c in data["diff"]["exemption_changes"]]
+
+
+def test_every_change_that_could_exempt_code_is_listed(repo):
+    write(repo, {"rules/x-db-encrypted.yaml": ALIASED_RULE, "baseline.json": json.dumps(
+        {"version": 1, "tool": "soc2lint", "findings": []}),
+        "infra/db.tf": "# soc2lint:ignore " + RDS + " -- legacy database, retired in Q3\n" + db("legacy")})
+    commit(repo, "base with an ignore")
+    git(repo, "branch", "-f", "main")
+    write(repo, {
+        ".soc2lint.yaml": f"disable: [{EBS}]\nbaseline: baseline.json\n",
+        "baseline.json": json.dumps({"version": 1, "tool": "soc2lint", "findings": [
+            {"rule": RDS, "path": "app/db.tf", "address": "aws_db_instance.app",
+             "instance_key": None}]}),
+        "rules/x-db-encrypted.yaml": ALIASED_RULE.replace("severity: high", "severity: low"),
+        "infra/db.tf": db("legacy"),  # the ignore is removed
+        "app/db.tf": f"# soc2lint:ignore {RDS} expires=2030-01-01 -- tracked in SEC-12\n" + db("app"),
+    })
+    result = run_cli(["scan", ".", "-f", "json", "--diff-base", "main", "--rule", RDS,
+                      "--rules-dir", "rules"], repo)
+    data = json.loads(result.stdout)
+    assert exemptions(data) == [
+        ("config", "added", ".soc2lint.yaml", None),
+        ("inline", "added", "app/db.tf", 1),
+        ("baseline", "changed", "baseline.json", None),
+        ("inline", "removed", "infra/db.tf", 1),
+        ("rules", "changed", "rules/x-db-encrypted.yaml", None),
+    ], result.output
+
+
+def _scan_change(repo) -> dict:
+    result = run_cli(["scan", ".", "-f", "json", "--diff-base", "main", "--rule", RDS], repo)
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def test_inline_ignore_and_config_changes_are_described(repo):
+    write(repo, {".soc2lint.yaml": f"severity:\n  {RDS}: low\n"})
+    commit(repo, "config")
+    git(repo, "branch", "-f", "main")
+    write(repo, {".soc2lint.yaml": f"severity:\n  {RDS}: low\ndisable: [{EBS}]\n",
+                 "app/db.tf": f"# soc2lint:ignore {RDS}\n" + db("app")})
+    data = _scan_change(repo)
+    changes = data["diff"]["exemption_changes"]
+    assert [c["summary"] for c in changes] == [
+        "configuration changed",
+        f"soc2lint:ignore {RDS} (no justification: it does not apply)"]
+    assert changes[0]["diff"].splitlines()[-1] == f"+disable: [{EBS}]"
+    jsonschema.validate(data, json.loads((ROOT / "soc2lint/schema/report.schema.json").read_text()))
+
+
+def test_pyproject_changes_count_only_inside_tool_soc2lint(repo):
+    write(repo, {"pyproject.toml": '[project]\nname = "x"\n\n[tool.soc2lint]\nfail_on = "high"\n'})
+    commit(repo, "pyproject")
+    git(repo, "branch", "-f", "main")
+    write(repo, {"pyproject.toml": '[project]\nname = "y"\n\n[tool.soc2lint]\nfail_on = "high"\n'})
+    assert _scan_change(repo)["diff"]["exemption_changes"] == []
+    write(repo, {"pyproject.toml": '[project]\nname = "y"\n\n[tool.soc2lint]\nfail_on = "critical"\n'})
+    changes = _scan_change(repo)["diff"]["exemption_changes"]
+    assert [(c["kind"], c["file"]) for c in changes] == [("config", "pyproject.toml")]
+    assert '+fail_on = "critical"' in changes[0]["diff"]
+
+
+def test_config_ref_reads_configuration_and_baseline_from_the_base(repo):
+    write(repo, {".soc2lint.yaml": "baseline: baseline.json\n",
+                 "baseline.json": json.dumps({"version": 1, "tool": "soc2lint", "findings": []})})
+    commit(repo, "config")
+    git(repo, "branch", "-f", "main")
+    # the change disables one rule and baselines the other's new failure
+    write(repo, {".soc2lint.yaml": f"baseline: baseline.json\ndisable: [{EBS}]\n",
+                 "infra/ebs.tf": volume("data", "false"), "app/db.tf": db("app") + "\n" + db("new"),
+                 "baseline.json": json.dumps({"version": 1, "tool": "soc2lint", "findings": [
+                     {"rule": RDS, "path": "app/db.tf", "address": "aws_db_instance.new",
+                      "instance_key": None}]})})
+
+    def run(*extra: str) -> tuple[int, dict]:
+        result = run_cli(["scan", ".", "-f", "json", "--diff-base", "main", *extra], repo)
+        return result.exit_code, json.loads(result.stdout)
+
+    _, own = run()
+    assert EBS not in [r["id"] for r in own["rules"]]
+    assert [(r["entity"]["address"], r["status"]) for r in own["results"] if r["rule_id"] == RDS] == [
+        ("aws_db_instance.app", "fail"), ("aws_db_instance.new", "suppressed")]
+    code, based = run("--config-ref", "main")
+    assert code == 1 and based["diff"]["config_ref"] == "main"
+    assert sorted((r["rule_id"], r["entity"]["address"]) for r in based["results"]
+                  if r["status"] == "fail" and r["rule_id"] in (RDS, EBS)) == [
+        (EBS, "aws_ebs_volume.data"), (RDS, "aws_db_instance.app"), (RDS, "aws_db_instance.new")]
+
+
+def test_config_ref_without_a_config_at_the_base_uses_the_defaults(repo):
+    write(repo, {".soc2lint.yaml": f"disable: [{RDS}]\n"})
+    result = run_cli(["scan", "app", "-f", "json", "--config-ref", "main"], repo)
+    assert [r["rule_id"] for r in json.loads(result.stdout)["results"]].count(RDS) == 1
+    result = run_cli(["scan", "app", "--config-ref", "nope"], repo)
+    assert result.exit_code == 2 and "--config-ref" in result.stderr
+
+
+def test_inline_ignores_can_be_switched_off(repo):
+    write(repo, {"app/db.tf": f"# soc2lint:ignore {RDS} -- accepted by the CISO\n" + db("app")})
+    statuses = {}
+    for label, args, config in (("on", [], ""), ("flag", ["--no-inline-ignores"], ""),
+                                ("config", [], "inline_ignores: false\n")):
+        write(repo, {".soc2lint.yaml": config})
+        _, data = scan(repo, "app", *args)
+        statuses[label] = [r["status"] for r in data["results"] if r["rule_id"] == RDS]
+    assert statuses == {"on": ["suppressed"], "flag": ["fail"], "config": ["fail"]}
