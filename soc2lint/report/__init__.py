@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from ..model import Finding, Outcome, ScanResult, Severity
 
-FORMATS = ("text", "json", "sarif")
+FORMATS = ("text", "json", "sarif", "github", "summary")
 
 
 STATUSES = ("fail", "pass", "unknown", "suppressed")
@@ -28,6 +28,14 @@ def render(fmt: str, result: ScanResult, **options) -> str:
         return render_sarif(result, include_unknown=options.get("include_unknown", False),
                             category=options.get("category"),
                             include_suppressed=options.get("include_suppressed", False))
+    if fmt == "github":
+        from .github import render_github
+
+        return render_github(result)
+    if fmt == "summary":
+        from .summary import render_summary
+
+        return render_summary(result, link_base=options.get("link_base"))
     raise ValueError(f"unknown format {fmt}")
 
 

@@ -1,0 +1,142 @@
+"""The job summary for GitHub Actions (`$GITHUB_STEP_SUMMARY`): counts by severity and SOC 2
+criterion, the top findings with links, what was not annotated, and on a pull request every
+change that could exempt code. Markdown, kept under GitHub's 1 MiB limit."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from ..model import DiffScope, ExemptionChange, Finding, ScanResult
+from . import criterion_counts, severity_counts
+from .audit_render import markdown_cell as cell
+
+MAX_BYTES = 1024 * 1024 - 4096  # GitHub's limit per step, with room for the caller's lines
+TOP_FINDINGS = 30
+
+
+def render_summary(result: ScanResult, link_base: str | None = None) -> str:
+    head = _head(result)
+    tail = _exemptions(result.diff, link_base) + _problems(result)
+    shown = min(TOP_FINDINGS, len(result.failures))
+    while True:
+        text = "\n".join([*head, *_findings(result, link_base, shown), *tail]) + "\n"
+        if len(text.encode("utf-8")) <= MAX_BYTES or shown == 0:
+            return text
+        shown //= 2
+
+
+def _head(result: ScanResult) -> list[str]:
+    failures = len(result.failures)
+    title = (f"## soc2lint: {failures} failing check{'s' if failures != 1 else ''}" if failures
+             else "## soc2lint: no failing checks")
+    lines = [title, ""]
+    if result.diff:
+        lines += [_scope(result.diff), ""]
+    statuses = {s: sum(1 for f in result.findings if f.status == s)
+                for s in ("fail", "pass", "unknown", "suppressed")}
+    lines.append(f"{len(result.files)} files, {len(result.rules)} rules: {statuses['fail']} failed, "
+                 f"{statuses['pass']} passed, {statuses['unknown']} undecided, "
+                 f"{statuses['suppressed']} suppressed (ignored or baselined).")
+    errors = [n for n in result.notifications if n.is_error]
+    if errors:
+        lines.append(f"**{len(errors)} file(s) could not be scanned**; see below.")
+    lines += ["", "| severity | failing |", "|---|---:|"]
+    lines += [f"| {severity} | {count} |" for severity, count in severity_counts(result.findings).items()]
+    table = criterion_counts(result)
+    if table:
+        from ..rules import criteria_titles
+
+        titles = criteria_titles()
+        lines += ["", "| SOC 2 criterion | | failing | passing | undecided | suppressed |",
+                  "|---|---|---:|---:|---:|---:|"]
+        lines += [f"| {c} | {cell(titles.get(c, ''))} | {row['fail']} | {row['pass']} | "
+                  f"{row['unknown']} | {row['suppressed']} |" for c, row in table.items()]
+    return [*lines, ""]
+
+
+def _scope(diff: DiffScope) -> str:
+    what = "findings on changed lines" if diff.lines_only else "findings in changed files"
+    text = (f"> Pull request view: {what} since `{diff.base}` (`{diff.commit[:12]}`): "
+            f"{len(diff.files)} changed file(s) scanned")
+    if diff.deleted:
+        text += f", {len(diff.deleted)} deleted"
+    text += ". Code scanning receives the full scan."
+    if diff.config_ref:
+        text += f" Configuration and baseline read as of `{diff.config_ref}`."
+    return text
+
+
+def _findings(result: ScanResult, link_base: str | None, count: int) -> list[str]:
+    failures = sorted(result.failures, key=lambda f: (-f.rule.severity.rank, f.path, f.span.line,
+                                                      f.rule.id))
+    if not failures:
+        return []
+    lines = ["### Top findings", "", "| severity | rule | where | finding | SOC 2 |",
+             "|---|---|---|---|---|"]
+    lines += [_finding_row(f, link_base) for f in failures[:count]]
+    if len(failures) > count:
+        lines += ["", f"... and {len(failures) - count} more: code scanning and "
+                  "`soc2lint scan` list them all."]
+    from .github import plan_annotations
+
+    omitted = plan_annotations(result).omitted
+    if omitted:
+        lines += ["", f"{omitted} finding(s) were not annotated: GitHub shows at most 10 error, "
+                  "10 warning and 10 notice annotations per step."]
+    return [*lines, ""]
+
+
+def _finding_row(finding: Finding, link_base: str | None) -> str:
+    where = _link(finding.path, finding.span.line, link_base)
+    return (f"| {finding.rule.severity.value} | `{finding.rule.id}` | {where} | "
+            f"{cell(finding.message)} | {', '.join(finding.rule.soc2.primary)} |")
+
+
+def _link(path: str, line: int | None, link_base: str | None) -> str:
+    label = cell(f"{path}:{line}" if line else path)
+    if not link_base:
+        return f"`{label}`" if "`" not in label else label
+    anchor = f"#L{line}" if line else ""
+    return f"[{label}]({link_base.rstrip('/')}/{quote(path)}{anchor})"
+
+
+def _exemptions(diff: DiffScope | None, link_base: str | None) -> list[str]:
+    if diff is None:
+        return []
+    lines = ["### Changes that could exempt code", ""]
+    if not diff.exemption_changes:
+        return [*lines, "This change adds or removes no ignore and leaves the configuration, "
+                "baseline and rule files as they were.", ""]
+    rows = [c for c in diff.exemption_changes if not c.diff]
+    if rows:
+        lines += ["| change | where | what |", "|---|---|---|"]
+        lines += [f"| {_label(c)} | {_where(c, link_base)} | {cell(c.summary)} |" for c in rows]
+        lines.append("")
+    for change in (c for c in diff.exemption_changes if c.diff):
+        lines += [f"**{_label(change)}**: `{change.path}`: {cell(change.summary)}", "",
+                  "```diff", change.diff.replace("```", "``\u200b`"), "```", ""]
+    return lines
+
+
+def _label(change: ExemptionChange) -> str:
+    kind = {"inline": "inline ignore", "config": "configuration", "baseline": "baseline",
+            "rules": "rule file"}[change.kind]
+    return f"{kind} {change.change}"
+
+
+def _where(change: ExemptionChange, link_base: str | None) -> str:
+    if change.change == "removed":
+        return cell(f"{change.path}:{change.line} (base)" if change.line else change.path)
+    return _link(change.path, change.line, link_base)
+
+
+def _problems(result: ScanResult) -> list[str]:
+    errors = [n for n in result.notifications if n.is_error]
+    if not errors:
+        return []
+    lines = ["### Files that could not be scanned", ""]
+    lines += [f"- `{cell(n.path)}`{f' line {n.line}' if n.line else ''}: {cell(n.message)}"
+              for n in errors[:100]]
+    if len(errors) > 100:
+        lines.append(f"- ... and {len(errors) - 100} more")
+    return [*lines, ""]
