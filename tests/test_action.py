@@ -1,9 +1,11 @@
-"""The composite GitHub Action: schema-valid, pinned, injection-free, and its scan step works."""
+"""The composite GitHub Action: schema-valid, pinned, injection-free, and its shell steps work when
+run locally with the GitHub variables pointing at temporary files."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,10 +13,21 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT
-from helpers import BUCKET_TF, run_cli, write
+from helpers import BUCKET_TF, commit, git, git_init, run_cli, write
+
+from soc2lint import __version__
 
 ACTION = ROOT / "action.yml"
 BIN = Path(sys.executable).parent
+RDS = "aws-rds-storage-encrypted"
+
+
+def _action() -> dict:
+    return yaml.safe_load(ACTION.read_text())
+
+
+def _step(name: str) -> dict:
+    return next(s for s in _action()["runs"]["steps"] if s["name"] == name)
 
 
 def test_action_validates_against_github_schema():
@@ -31,50 +44,203 @@ def test_action_passes_its_own_supply_chain_rules():
                               ROOT).stdout)
     assert data["frameworks"] == ["github-actions"]
     assert [r for r in data["results"] if r["outcome"] != "pass"] == []
-    steps = yaml.safe_load(ACTION.read_text())["runs"]["steps"]
-    assert all("shell" in s for s in steps if "run" in s)
-    assert all("${{" not in s["run"] for s in steps if "run" in s), "inputs reach scripts via env"
 
 
-def _step(name: str) -> dict:
-    return next(s for s in yaml.safe_load(ACTION.read_text())["runs"]["steps"]
-                if s["name"] == name)
+def test_inputs_outputs_and_script_hygiene():
+    action = _action()
+    assert {"paths", "version", "sarif-file", "category", "upload-sarif", "fail-on", "baseline",
+            "config", "config-from-base", "pull-request-scope"} <= set(action["inputs"])
+    assert {"sarif-file", "findings"} <= set(action["outputs"])
+    assert action["runs"]["using"] == "composite"
+    steps = action["runs"]["steps"]
+    for step in steps:
+        if "run" in step:
+            assert step["shell"] == "bash"
+            assert "${{" not in step["run"], f"{step['name']}: inputs reach scripts via env"
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+    # every input the scan needs reaches it through env
+    scan_env = _step("Scan")["env"]
+    for name in ("paths", "sarif-file", "category", "fail-on", "baseline", "config",
+                 "config-from-base", "pull-request-scope"):
+        assert f"inputs.{name} }}}}" in " ".join(scan_env.values()), name
+    assert _step("Install soc2lint")["env"]["ACTION_PATH"] == "${{ github.action_path }}"
 
 
-def _run_scan_step(tmp_path: Path, paths: str, fail_on: str = "low"):
+def test_upload_runs_after_findings_and_before_the_job_fails():
+    names = [s["name"] for s in _action()["runs"]["steps"]]
+    assert names.index("Scan") < names.index("Upload SARIF to code scanning") < names.index(
+        "Fail on findings")
+    upload = _step("Upload SARIF to code scanning")
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
+    assert upload["with"]["category"] == "${{ inputs.category }}"
+    assert "!cancelled()" in upload["if"] and "!github.event.pull_request.head.repo.fork" in upload["if"]
+    skipped = _step("Explain a skipped upload")
+    assert "github.event.pull_request.head.repo.fork" in skipped["if"]
+    assert "cannot write" in skipped["run"]
+    assert "!cancelled()" in _step("Fail on findings")["if"]
+
+
+@pytest.fixture
+def runner(tmp_path) -> dict:
+    """RUNNER_TEMP holding this interpreter as the action's venv, and the GitHub files."""
     runner_temp = tmp_path / "runner"
     (runner_temp / "soc2lint-venv").mkdir(parents=True)
     os.symlink(BIN, runner_temp / "soc2lint-venv" / "bin")
-    output, summary = tmp_path / "output.txt", tmp_path / "summary.md"
-    env = dict(os.environ, RUNNER_TEMP=str(runner_temp), GITHUB_OUTPUT=str(output),
-               GITHUB_STEP_SUMMARY=str(summary), SCAN_PATHS=paths, SARIF_FILE="out.sarif",
-               CATEGORY="soc2lint/infra", FAIL_ON=fail_on)
+    return {"RUNNER_TEMP": str(runner_temp), "GITHUB_OUTPUT": str(tmp_path / "output.txt"),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+            "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/infra",
+            "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567"}
+
+
+def _inputs(**given: str) -> dict:
+    """The Scan step's env as GitHub would set it from the inputs' defaults and `given`."""
+    defaults = {k: str(v.get("default", "")) for k, v in _action()["inputs"].items()}
+    values = {**defaults, **{k.replace("_", "-"): v for k, v in given.items()}}
+    names = {"SCAN_PATHS": "paths", "SARIF_FILE": "sarif-file", "CATEGORY": "category",
+             "FAIL_ON": "fail-on", "BASELINE": "baseline", "CONFIG": "config",
+             "CONFIG_FROM_BASE": "config-from-base", "PR_SCOPE": "pull-request-scope"}
+    return {env: values[name] for env, name in names.items()}
+
+
+def _run_scan_step(repo: Path, runner: dict, event: str = "push", base: str = "", **given: str):
+    env = dict(os.environ, **runner, **_inputs(**given), EVENT_NAME=event, BASE_SHA=base)
     result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
-                             _step("Scan")["run"]], cwd=tmp_path / "repo", env=env,
-                            capture_output=True, text=True)
-    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines()) \
-        if output.exists() else {}
-    return result, outputs, summary
+                             _step("Scan")["run"]], cwd=repo, env=env, capture_output=True, text=True)
+    output = Path(runner["GITHUB_OUTPUT"])
+    summary = Path(runner["GITHUB_STEP_SUMMARY"])
+    return (result, _outputs(output.read_text()) if output.exists() else {},
+            summary.read_text() if summary.exists() else "")
 
 
-def test_scan_step_writes_outputs_summary_and_sarif(tmp_path):
-    write(tmp_path / "repo", {"infra/db.tf": BUCKET_TF, "k8s/app.yaml": "a: 1\n"})
-    result, outputs, summary = _run_scan_step(tmp_path, "infra\nk8s")
+def _outputs(text: str) -> dict[str, str]:
+    """Parse `name<<DELIMITER` blocks as the runner does."""
+    outputs, lines = {}, iter(text.splitlines())
+    for line in lines:
+        name, delimiter = line.split("<<", 1)
+        assert re.fullmatch(r"soc2lint_[0-9a-f]{32}", delimiter)
+        value = []
+        for inner in lines:
+            if inner == delimiter:
+                break
+            value.append(inner)
+        outputs[name] = "\n".join(value)
+    return outputs
+
+
+def test_push_scan_writes_outputs_summary_annotations_and_sarif(tmp_path, runner):
+    repo = write(tmp_path / "repo", {"infra/db.tf": BUCKET_TF, "k8s/app.yaml": "a: 1\n"})
+    result, outputs, summary = _run_scan_step(repo, runner, paths="infra\nk8s",
+                                              category="soc2lint/infra")
     assert result.returncode == 0, result.stderr
-    data = json.loads((tmp_path / "runner" / "soc2lint.json").read_text())
+    data = json.loads((Path(runner["RUNNER_TEMP"]) / "soc2lint.json").read_text())
     assert outputs["exit-code"] == "1"
     assert outputs["findings"] == str(data["summary"]["outcomes"]["fail"]) != "0"
-    assert outputs["sarif-file"] == "out.sarif"
-    sarif = json.loads((tmp_path / "repo" / "out.sarif").read_text())
+    assert outputs["sarif-file"] == "soc2lint.sarif"
+    sarif = json.loads((repo / "soc2lint.sarif").read_text())
     assert sarif["runs"][0]["automationDetails"]["id"] == "soc2lint/infra"
-    assert "aws-rds-storage-encrypted" in summary.read_text()
+    assert re.search(rf"^::error file=infra/db\.tf,line=4,.*title={RDS} \(high\)::", result.stdout,
+                     re.M), result.stdout
+    assert summary.startswith("## soc2lint: ")
+    assert f"`{RDS}`" in summary and "| CC6.1 |" in summary
+    assert "(https://github.com/acme/infra/blob/0123456789abcdef0123456789abcdef01234567/infra/db.tf#L4)" \
+        in summary
+    assert "Changes that could exempt code" not in summary  # not a pull request
 
 
-def test_scan_step_stops_on_usage_errors(tmp_path):
-    write(tmp_path / "repo", {"main.tf": BUCKET_TF})
-    result, outputs, _ = _run_scan_step(tmp_path, ".", fail_on="severe")
+def test_fail_on_input_and_clean_scan(tmp_path, runner):
+    repo = write(tmp_path / "repo", {"main.tf": BUCKET_TF})
+    _, outputs, _ = _run_scan_step(repo, runner, fail_on="critical")
+    assert outputs["exit-code"] == "0" and outputs["findings"] != "0"
+    clean = write(tmp_path / "clean", {"k8s/readme.yaml": "a: 1\n", ".github/CODEOWNERS": "* @acme\n"})
+    Path(runner["GITHUB_OUTPUT"]).unlink()
+    _, outputs, summary = _run_scan_step(clean, runner)
+    assert outputs["exit-code"] == "0" and outputs["findings"] == "0"
+    assert "## soc2lint: no failing checks" in summary
+
+
+def test_scan_step_stops_on_usage_errors(tmp_path, runner):
+    repo = write(tmp_path / "repo", {"main.tf": BUCKET_TF})
+    result, outputs, _ = _run_scan_step(repo, runner, fail_on="severe")
     assert result.returncode == 2 and outputs == {}
     assert "::error title=soc2lint::" in result.stdout
+    result, outputs, _ = _run_scan_step(repo, runner, config="missing.yaml")
+    assert result.returncode == 2 and outputs == {}
+
+
+@pytest.fixture
+def pull_request(tmp_path) -> tuple[Path, str]:
+    """A repository whose feature branch adds a failing database, an inline ignore and a config
+    change that disables the rule; returns the checkout and the base commit."""
+    repo = tmp_path / "repo"
+    write(repo, {"infra/db.tf": BUCKET_TF, "infra/ok.tf": 'resource "aws_ebs_volume" "v" {\n'
+                 '  availability_zone = "a"\n  size = 1\n  encrypted = true\n}\n',
+                 ".soc2lint.yaml": "fail_on: high\n", ".github/CODEOWNERS": "* @acme/platform\n"})
+    git_init(repo)
+    base = commit(repo, "base")
+    write(repo, {"infra/new.tf": 'resource "aws_db_instance" "new" {\n  engine = "postgres"\n'
+                 '  storage_encrypted = false\n}\n\n# soc2lint:ignore ' + RDS + ' -- replica of public'
+                 ' data\nresource "aws_db_instance" "replica" {\n  engine = "postgres"\n'
+                 '  storage_encrypted = false\n}\n',
+                 ".soc2lint.yaml": f"fail_on: high\ndisable: [{RDS}]\n"})
+    commit(repo, "feature")
+    return repo, base
+
+
+def test_pull_request_annotates_the_change_and_lists_exemptions(pull_request, runner):
+    repo, base = pull_request
+    result, outputs, summary = _run_scan_step(repo, runner, event="pull_request", base=base,
+                                              config_from_base="true")
+    assert result.returncode == 0, result.stderr
+    annotated = re.findall(r"^::error file=([^,]+),line=(\d+)", result.stdout, re.M)
+    assert ("infra/new.tf", "3") in annotated
+    assert all(path == "infra/new.tf" for path, _ in annotated), annotated  # the change only
+    assert outputs["exit-code"] == "1"  # the base config still runs the rule the change disables
+    assert "Configuration and baseline read as of" in summary
+    assert "### Changes that could exempt code" in summary
+    assert "inline ignore added | [infra/new.tf:6](" in summary
+    assert f"+disable: [{RDS}]" in summary
+    # the SARIF for code scanning holds the whole scan, unchanged files too
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in json.loads((repo / "soc2lint.sarif").read_text())["runs"][0]["results"]}
+    assert uris == {"infra/db.tf", "infra/new.tf"}
+
+
+def test_pull_request_with_its_own_config_and_changed_lines(pull_request, runner):
+    repo, base = pull_request
+    result, outputs, summary = _run_scan_step(repo, runner, event="pull_request", base=base,
+                                              pull_request_scope="changed-lines")
+    assert RDS not in re.findall(r"title=([\w-]+)", result.stdout)  # disabled by the change...
+    assert f"+disable: [{RDS}]" in summary  # ...and shown to the reviewer
+    assert "findings on changed lines" in summary
+    assert outputs["exit-code"] in ("0", "1")
+    result, _, _ = _run_scan_step(repo, runner, event="pull_request", base=base,
+                                  pull_request_scope="everything")
+    assert result.returncode == 2 and "pull-request-scope must be" in result.stdout
+
+
+def test_shallow_pull_request_checkout_fetches_the_base(pull_request, runner, tmp_path):
+    repo, base = pull_request
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth=1", f"file://{repo}", str(clone)], check=True)
+    with pytest.raises(subprocess.CalledProcessError):
+        git(clone, "cat-file", "-e", f"{base}^{{commit}}")
+    result, outputs, summary = _run_scan_step(clone, runner, event="pull_request", base=base)
+    assert result.returncode == 0, result.stderr
+    assert "findings in changed files since" in summary and outputs["exit-code"] in ("0", "1")
+    assert "infra/db.tf" not in re.findall(r"file=([^,]+)", result.stdout)
+
+
+def test_install_step_installs_the_action_checkout(tmp_path, index_reachable):
+    runner_temp = tmp_path / "runner"
+    runner_temp.mkdir()
+    env = dict(os.environ, RUNNER_TEMP=str(runner_temp), ACTION_PATH=str(ROOT), SOC2LINT_VERSION="")
+    env.pop("VIRTUAL_ENV", None)
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
+                             _step("Install soc2lint")["run"]], env=env, capture_output=True,
+                            text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith(__version__)
 
 
 def test_readme_workflow_validates(tmp_path):
@@ -88,3 +254,8 @@ def test_readme_workflow_validates(tmp_path):
     result = subprocess.run([str(exe), "--builtin-schema", "vendor.github-workflows",
                              str(workflow)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+    parsed = yaml.safe_load(block)
+    assert parsed[True]["push"]["branches"] and "pull_request" in parsed[True]
+    assert parsed["jobs"]["soc2lint"]["permissions"]["security-events"] == "write"
+    for step in parsed["jobs"]["soc2lint"]["steps"]:
+        assert re.search(r"@[0-9a-f]{40}$", step["uses"]) or step["uses"].startswith("soc2lint/")

@@ -22,15 +22,6 @@ def _pre_commit() -> list[str]:
     return [str(exe)]
 
 
-@pytest.fixture(scope="module")
-def index_reachable():
-    probe = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d",
-                            str(Path("/tmp") / "soc2lint-pip-probe"), "click"],
-                           capture_output=True, text=True, timeout=120)
-    if probe.returncode != 0:
-        pytest.skip(f"the package index cannot be reached: {probe.stderr.strip()[:200]}")
-
-
 def _repo(tmp_path: Path, files: dict[str, str]) -> Path:
     repo = tmp_path / "repo"
     repo.mkdir(parents=True)
@@ -64,3 +55,38 @@ def test_files_option_scans_only_that_file(tmp_path, index_reachable):
     result = _try_repo(repo, "--files", "infra/ebs.tf", "--verbose")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 files" in result.stdout and "db.tf" not in result.stdout
+
+
+def test_hook_manifest_is_valid_and_covers_every_input_kind():
+    import re
+
+    import yaml
+
+    from soc2lint.discovery import kind_of
+
+    result = subprocess.run([*_pre_commit(), "validate-manifest", str(ROOT / ".pre-commit-hooks.yaml")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    hook = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())[0]
+    assert (hook["id"], hook["language"], hook["entry"]) == ("soc2lint", "python", "soc2lint scan")
+    assert hook["require_serial"] is True and hook.get("pass_filenames", True) is True
+    assert "types" not in hook and "types_or" not in hook  # types and files are ANDed
+    for name in ("main.tf", "a/main.tf.json", "main.tofu", "main.tofu.json", "prod.tfvars",
+                 "x.auto.tfvars.json", "k8s/app.yaml", ".github/workflows/ci.yml", "action.yml"):
+        assert re.search(hook["files"], name) and kind_of(name.rsplit("/", 1)[-1]), name
+        assert not re.search(hook["exclude"], name)
+    for name in ("README.md", "main.py", "main.tf.bak"):
+        assert not re.search(hook["files"], name) and kind_of(name) is None, name
+    assert re.search(hook["exclude"], ".terraform/modules/vpc/main.tf")
+    assert re.search(hook["exclude"], "stacks/app/.terraform/providers/x.tf")
+
+
+def test_readme_pre_commit_entry_is_a_valid_config(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("# .pre-commit-config.yaml\n", 1)[1].split("```", 1)[0]
+    config = tmp_path / ".pre-commit-config.yaml"
+    config.write_text(block)
+    result = subprocess.run([*_pre_commit(), "validate-config", str(config)], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "id: soc2lint" in block
