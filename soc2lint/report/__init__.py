@@ -39,6 +39,11 @@ def render(fmt: str, result: ScanResult, **options) -> str:
     raise ValueError(f"unknown format {fmt}")
 
 
+def most_severe_first(finding: Finding) -> tuple:
+    """Sort key: severity (most severe first), then file, line and rule, for stable output."""
+    return -finding.rule.severity.rank, finding.path, finding.span.line, finding.rule.id
+
+
 def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
     """Failures that count (not suppressed), by severity, most severe first."""
     counts = Counter(f.rule.severity for f in findings if f.status == "fail")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..model import Finding, Notification, ScanResult, Severity
+from . import most_severe_first
 
 # GitHub shows at most this many annotations of each level per step (and 50 per job, which the
 # 30 a single step can emit stay under); the rest are silently dropped, so we choose which.
@@ -36,8 +37,7 @@ def plan_annotations(result: ScanResult) -> AnnotationPlan:
     room["error"] -= len(errors)
     omitted = len(problems) - len(errors)
     annotated = []
-    for finding in sorted(result.failures, key=lambda f: (-f.rule.severity.rank, f.path, f.span.line,
-                                                          f.rule.id)):
+    for finding in sorted(result.failures, key=most_severe_first):
         level = LEVELS[finding.rule.severity]
         if room[level] > 0:
             room[level] -= 1
@@ -54,12 +54,16 @@ def render_github(result: ScanResult) -> str:
              for n in plan.errors]
     lines += [_finding_command(f) for f in plan.annotated]
     if plan.omitted:
-        limits = ", ".join(f"{n} {level}s" for level, n in ANNOTATION_LIMITS.items())
-        limits = " and ".join(limits.rsplit(", ", 1))
         lines.append(f"soc2lint: {plan.omitted} more finding{'s were' if plan.omitted != 1 else ' was'}"
-                     f" not annotated (GitHub shows at most {limits} per step); the text and SARIF "
+                     f" not annotated (GitHub shows at most {limits()} per step); the text and SARIF "
                      "outputs list them all.")
     return "".join(line + "\n" for line in lines)
+
+
+def limits() -> str:
+    """GitHub's per-step annotation limits in words: '10 errors, 10 warnings and 10 notices'."""
+    text = ", ".join(f"{n} {level}s" for level, n in ANNOTATION_LIMITS.items())
+    return " and ".join(text.rsplit(", ", 1))
 
 
 def _finding_command(finding: Finding) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ..model import DiffScope, ExemptionChange, Finding, ScanResult
-from . import criterion_counts, severity_counts
+from . import criterion_counts, most_severe_first, severity_counts
 from .audit_render import markdown_cell as cell
 
 MAX_BYTES = 1024 * 1024 - 4096  # GitHub's limit per step, with room for the caller's lines
@@ -20,9 +20,20 @@ def render_summary(result: ScanResult, link_base: str | None = None) -> str:
     shown = min(TOP_FINDINGS, len(result.failures))
     while True:
         text = "\n".join([*head, *_findings(result, link_base, shown), *tail]) + "\n"
-        if len(text.encode("utf-8")) <= MAX_BYTES or shown == 0:
+        if len(text.encode("utf-8")) <= MAX_BYTES:
             return text
+        if shown == 0:
+            return _truncate(text)
         shown //= 2
+
+
+def _truncate(text: str) -> str:
+    """The text cut at a line boundary under the limit, saying so."""
+    note = "\n_The summary was cut here: GitHub accepts at most 1 MiB per step._\n"
+    fence = len("```\n")
+    cut = text.encode("utf-8")[:MAX_BYTES - len(note.encode("utf-8")) - fence].decode("utf-8", "ignore")
+    cut = cut[:cut.rfind("\n") + 1]
+    return cut + ("```\n" if cut.count("```") % 2 else "") + note
 
 
 def _head(result: ScanResult) -> list[str]:
@@ -67,8 +78,7 @@ def _scope(diff: DiffScope) -> str:
 
 
 def _findings(result: ScanResult, link_base: str | None, count: int) -> list[str]:
-    failures = sorted(result.failures, key=lambda f: (-f.rule.severity.rank, f.path, f.span.line,
-                                                      f.rule.id))
+    failures = sorted(result.failures, key=most_severe_first)
     if not failures:
         return []
     lines = ["### Top findings", "", "| severity | rule | where | finding | SOC 2 |",
@@ -77,12 +87,12 @@ def _findings(result: ScanResult, link_base: str | None, count: int) -> list[str
     if len(failures) > count:
         lines += ["", f"... and {len(failures) - count} more: code scanning and "
                   "`soc2lint scan` list them all."]
-    from .github import plan_annotations
+    from .github import limits, plan_annotations
 
     omitted = plan_annotations(result).omitted
     if omitted:
-        lines += ["", f"{omitted} finding(s) were not annotated: GitHub shows at most 10 error, "
-                  "10 warning and 10 notice annotations per step."]
+        lines += ["", f"{omitted} finding(s) were not annotated: GitHub shows at most {limits()} "
+                  "per step."]
     return [*lines, ""]
 
 
