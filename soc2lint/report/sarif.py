@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from typing import Any
 from urllib.parse import quote
@@ -16,7 +17,12 @@ from ..model import Finding, Outcome, Rule, ScanResult
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/soc2lint/soc2lint"
 DEFAULT_CATEGORY = "soc2lint/"
+# GitHub's limits for one upload: results per run (of which it keeps the most severe SHOWN_RESULTS),
+# locations per result, and the size of the file once gzip-compressed.
 MAX_RESULTS = 25_000
+SHOWN_RESULTS = 5_000
+MAX_LOCATIONS = 1_000
+MAX_GZIP_BYTES = 10_000_000
 # sarif-om fills these with sentinels (-1, "fail", "en-US") that must not reach the file.
 _SENTINEL_FIELDS = {"kind", "rank", "rule_index", "index", "id", "char_offset", "byte_offset",
                     "language", "newline_sequences", "contents", "enabled"}
@@ -24,19 +30,47 @@ _SENTINEL_FIELDS = {"kind", "rank", "rule_index", "index", "id", "char_offset", 
 
 def render_sarif(result: ScanResult, include_unknown: bool = False,
                  category: str | None = None, include_suppressed: bool = False) -> str:
-    return json.dumps(serialise(build_log(result, include_unknown, category, include_suppressed)),
-                      indent=2, ensure_ascii=False) + "\n"
+    """The log as text; when it would exceed MAX_GZIP_BYTES compressed, the least severe
+    results are left out (with a notification) until it fits."""
+    limit = None
+    while True:
+        log = build_log(result, include_unknown, category, include_suppressed, limit)
+        text = json.dumps(serialise(log), indent=2, ensure_ascii=False) + "\n"
+        size = compressed_size(text)
+        kept = len(log.runs[0].results)
+        if size <= MAX_GZIP_BYTES or kept == 0:
+            return text
+        # results are roughly alike in size: scale down, with a margin so one more pass suffices
+        limit = min(kept - 1, int(kept * MAX_GZIP_BYTES / size * 0.9))
+
+
+def compressed_size(text: str) -> int:
+    """Bytes once gzip-compressed; text already under the limit uncompressed is not compressed."""
+    raw = text.encode("utf-8")
+    if len(raw) <= MAX_GZIP_BYTES:
+        return len(raw)
+    return len(gzip.compress(raw, compresslevel=6, mtime=0))
 
 
 def build_log(result: ScanResult, include_unknown: bool = False,
-              category: str | None = None, include_suppressed: bool = False) -> om.SarifLog:
-    """Failures (and, when asked, undecided and suppressed results) as one SARIF run."""
+              category: str | None = None, include_suppressed: bool = False,
+              limit: int | None = None) -> om.SarifLog:
+    """Failures (and, when asked, undecided and suppressed results) as one SARIF run.
+
+    At most MAX_RESULTS results (or `limit`, when the file must shrink to fit GitHub's size
+    limit): the most severe are kept, unsuppressed failures before suppressed ones and before
+    undecided results, and a notification says how many were left out.
+    """
     rules = list(result.rules)
     descriptors = [_descriptor(rule) for rule in rules]
     index = {rule.id: i for i, rule in enumerate(rules)}
 
     def wanted(finding: Finding, outcome: Outcome) -> bool:
         return finding.outcome is outcome and (include_suppressed or not finding.suppression)
+
+    def priority(finding: Finding) -> tuple:
+        return (finding.outcome is not Outcome.FAIL, finding.suppression is not None,
+                -finding.rule.severity.rank)
 
     selected = [f for f in result.findings if wanted(f, Outcome.FAIL)]
     unknowns = [f for f in result.findings if wanted(f, Outcome.UNKNOWN)] if include_unknown \
@@ -46,14 +80,22 @@ def build_log(result: ScanResult, include_unknown: bool = False,
         if key not in index:
             index[key] = len(descriptors)
             descriptors.append(_descriptor(finding.rule, unresolved=True))
-    ordered = sorted(selected, key=lambda f: -f.rule.severity.rank) + unknowns
+    ordered = sorted(selected + unknowns, key=priority)
     notifications = [_notification(n.path, n.message, n.level, n.line)
                      for n in result.notifications]
-    if len(ordered) > MAX_RESULTS:
+    cap = MAX_RESULTS if limit is None else min(limit, MAX_RESULTS)
+    if len(ordered) > cap:
+        why = (f"GitHub accepts at most {MAX_RESULTS:,} per run" if cap == MAX_RESULTS else
+               f"GitHub rejects a SARIF file larger than {MAX_GZIP_BYTES / 1_000_000:g} MB "
+               "gzip-compressed")
         notifications.append(_notification(
-            None, f"{len(ordered) - MAX_RESULTS} results left out: GitHub accepts at most "
-            f"{MAX_RESULTS:,} per run; the most severe were kept", "warning", None))
-        ordered = ordered[:MAX_RESULTS]
+            None, f"{len(ordered) - cap:,} of {len(ordered):,} results left out: {why}; "
+            "the most severe were kept", "warning", None))
+        ordered = ordered[:cap]
+    if len(ordered) > SHOWN_RESULTS:
+        notifications.append(_notification(
+            None, f"{len(ordered):,} results: GitHub code scanning shows only the "
+            f"{SHOWN_RESULTS:,} most severe of a run", "note", None))
     ordered.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule.id))
     results = [_result(f, index) for f in ordered]
     run = om.Run(
@@ -145,14 +187,19 @@ def _result(finding: Finding, index: dict[str, int]) -> om.Result:
     text = finding.message
     if not text.endswith((".", "!", "?")):
         text += "."
+    # one location plus related ones: GitHub accepts at most MAX_LOCATIONS per result
+    related = finding.entity.related[:MAX_LOCATIONS - 1]
+    properties: dict[str, Any] = {"soc2": list(finding.rule.soc2.primary),
+                                  "resource": finding.entity.address}
+    if len(finding.entity.related) > len(related):
+        properties["relatedLocationsLeftOut"] = len(finding.entity.related) - len(related)
     return om.Result(
         rule_id=rule_id, rule_index=index[rule_id],
         level="note" if unresolved else finding.rule.severity.sarif_level,
         message=om.Message(text=text), locations=[_location(finding.path, finding.span)],
-        related_locations=[_related(i, r) for i, r in enumerate(finding.entity.related)] or None,
+        related_locations=[_related(i, r) for i, r in enumerate(related)] or None,
         partial_fingerprints={FINGERPRINT_KEY: finding.fingerprint},
-        properties={"soc2": list(finding.rule.soc2.primary),
-                    "resource": finding.entity.address},
+        properties=properties,
         suppressions=[_suppression(finding.suppression)] if finding.suppression else None,
     )
 
