@@ -115,26 +115,27 @@ def _ignore_changes(changes: ChangeSet, change: FileChange, today: datetime.date
     if "soc2lint:ignore" not in text and not old_text:
         return []
 
+    new = inline_ignores(change.path, text, today)
+    old = inline_ignores(change.old_path or change.path, old_text or "", today)
+    return ([ExemptionChange("inline", "added", i.path, i.span.line, _describe(i))
+             for i in _unmatched(new, old)]
+            + [ExemptionChange("inline", "removed", i.path, i.span.line, _describe(i))
+               for i in _unmatched(old, new)])
+
+
+def _unmatched(ignores: list, others: list) -> list:
+    """The ignores with no counterpart (same rules, justification and expiry) among `others`."""
     def key(ignore) -> tuple:
         return ignore.rules, ignore.justification, ignore.expires
 
-    new = inline_ignores(change.path, text, today)
-    old = inline_ignores(change.old_path or change.path, old_text or "", today)
-    before, after = Counter(map(key, old)), Counter(map(key, new))
-    found = []
-    for ignore in new:
-        if before[key(ignore)] > 0:
-            before[key(ignore)] -= 1
+    left = Counter(map(key, others))
+    unmatched = []
+    for ignore in ignores:
+        if left[key(ignore)] > 0:
+            left[key(ignore)] -= 1
         else:
-            found.append(ExemptionChange("inline", "added", change.path, ignore.span.line,
-                                         _describe(ignore)))
-    for ignore in old:
-        if after[key(ignore)] > 0:
-            after[key(ignore)] -= 1
-        else:
-            found.append(ExemptionChange("inline", "removed", ignore.path, ignore.span.line,
-                                         _describe(ignore)))
-    return found
+            unmatched.append(ignore)
+    return unmatched
 
 
 def _describe(ignore) -> str:

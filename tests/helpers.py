@@ -46,6 +46,14 @@ message: "Database '{name}' is not encrypted"
 """
 
 
+def db(name: str, encrypted: str = "false") -> str:
+    """An `aws_db_instance` whose `storage_encrypted` (line 3) is `encrypted`."""
+    return (f'resource "aws_db_instance" "{name}" {{\n'
+            f'  engine            = "postgres"\n'
+            f'  storage_encrypted = {encrypted}\n'
+            f'}}\n')
+
+
 def write(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         path = root / name

@@ -4,8 +4,8 @@ lines), so they stop counting across ordinary edits while new failures still do.
 from __future__ import annotations
 
 import json
-import subprocess
 
+import helpers
 import pytest
 from helpers import ALIASED_RULE, git_init, run_cli, write
 
@@ -25,15 +25,11 @@ TWO = db("orders") + "\n" + db("billing")
 
 
 def git(root, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(root), "-c", "user.name=Bea Baseline",
-                           "-c", "user.email=bea@example.com", *args],
-                          capture_output=True, text=True, check=True)
-    return done.stdout
+    return helpers.git(root, *args, author="Bea Baseline")
 
 
 def commit(root, message: str) -> None:
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", message)
+    helpers.commit(root, message, author="Bea Baseline")
 
 
 def scan(root, *args: str, rules: str = RDS) -> tuple[int, dict]:

@@ -6,17 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import git_init, run_cli, scan_json, write
+from helpers import db, git_init, run_cli, scan_json, write
 
 RDS = "aws-rds-storage-encrypted"
 EBS = "aws-ebs-volume-encrypted"
-
-
-def db(name: str, encrypted: str = "false") -> str:
-    return (f'resource "aws_db_instance" "{name}" {{\n'
-            f'  engine            = "postgres"\n'
-            f'  storage_encrypted = {encrypted}\n'
-            f'}}\n')
 
 
 def volume(name: str) -> str:

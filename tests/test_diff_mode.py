@@ -10,17 +10,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 from conftest import ROOT
-from helpers import ALIASED_RULE, commit, git, git_init, run_cli, write
+from helpers import ALIASED_RULE, commit, db, git, git_init, run_cli, write
 
 RDS = "aws-rds-storage-encrypted"
 EBS = "aws-ebs-volume-encrypted"
-
-
-def db(name: str, encrypted: str = "false") -> str:
-    return (f'resource "aws_db_instance" "{name}" {{\n'
-            f'  engine            = "postgres"\n'
-            f'  storage_encrypted = {encrypted}\n'
-            f'}}\n')
 
 
 def volume(name: str, encrypted: str = "false") -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime
 import json
-import subprocess
 
+import helpers
 import pytest
 from helpers import ALIASED_RULE, git_init, run_cli, scan_json, write
 
@@ -392,10 +392,7 @@ def test_text_summary_shows_the_suppressed_count(tmp_path):
 
 # -- who wrote the ignore (git blame) --------------------------------------------------------------
 def git(root, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(root), "-c", "user.name=Alice Auditor",
-                           "-c", "user.email=alice@example.com", *args],
-                          capture_output=True, text=True, check=True)
-    return done.stdout.strip()
+    return helpers.git(root, *args, author="Alice Auditor").strip()
 
 
 def test_blame_author_and_commit_of_a_committed_ignore(tmp_path):
