@@ -16,7 +16,11 @@ generated from string templates with a seeded random.Random. Measured:
   every file parsed, in a process pool when there are many), warm (every file from the cache), and
   with neither cache nor pool; MB/s of each;
 - in process, best of --repeat, no cache: parsing every .tf file vs the full scan of the same files,
-  i.e. the parse share of the Terraform scan.
+  i.e. the parse share of the Terraform scan;
+- pull-request mode, the corpus committed to a git repository and 5 files then edited (warm cache):
+  `--diff-base HEAD` alone (only the changed files are read), and as the GitHub Action runs it
+  (`--diff-base HEAD -f github -f sarif=FILE -f summary=FILE`: the full scan for SARIF, the
+  change for the rest).
 The machine should be otherwise idle: the figures are wall-clock times.
 """
 
@@ -318,6 +322,33 @@ def cache_figures(tf_dir: Path, out: Path, size: int) -> dict[str, float]:
     return figures
 
 
+def diff_figures(root: Path, out: Path, repeat: int) -> dict[str, float]:
+    """Wall time of a pull-request run after 5 files changed since the committed corpus."""
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(root), "-c", "user.name=bench", "-c", "user.email=b@example.com",
+                        *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "corpus")
+    for path in sorted(root.glob("terraform/*/*.tf"))[:3] + sorted(root.glob("k8s/*.yaml"))[:2]:
+        path.write_text(path.read_text() + "\n")
+    figures = {}
+    for name, extra in (("diff_scan_s", []),
+                        ("action_pr_scan_s", ["-f", "github", "-f", f"sarif={out}.sarif",
+                                              "-f", f"summary={out}.md"])):
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            rc = subprocess.run([SOC2LINT, "scan", str(root), "--diff-base", "HEAD", "-f", f"json={out}",
+                                 *extra], capture_output=True).returncode
+            times.append(time.perf_counter() - start)
+            if rc not in (0, 1):
+                sys.exit(f"soc2lint exited {rc} in pull-request mode")
+        figures[name] = statistics.median(times)
+    return figures
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=1500)
@@ -348,6 +379,7 @@ def main() -> None:
             **cache_figures(root / "terraform", out, tf_size),
             **parse_share(root / "terraform", args.repeat),
         }
+        figures.update(diff_figures(root, out, args.repeat))
     width = max(map(len, figures))
     for key, value in figures.items():
         shown = f"{value:>12,.2f}" if isinstance(value, float) else f"{value:>12,}"
