@@ -301,6 +301,12 @@ class DiffScope:
     exemption_changes: tuple[ExemptionChange, ...] = ()
     config_ref: str | None = None  # configuration and baseline read as of this revision
 
+    @property
+    def base_label(self) -> str:
+        """'main (1a2b3c4d5e6f)', or just the short commit when the base was given as one."""
+        short = self.commit[:12]
+        return short if self.commit.startswith(self.base) else f"{self.base} ({short})"
+
 
 @dataclass(frozen=True)
 class ScanResult:

@@ -109,7 +109,7 @@ def test_pull_request_summary_lists_exemption_changes(changed):
     write(changed, {"db.tf": BUCKET_TF, "ebs.tf": "# soc2lint:ignore aws-ebs-volume-encrypted\n"
                     'resource "aws_ebs_volume" "v" {\n  encrypted = false\n}\n'})
     text = summary(changed, ".", "--rule", RDS, "--diff-base", "main", "--link-base", "https://x/blob/c")
-    assert "> Pull request view: findings in changed files since `main`" in text
+    assert "> Pull request view: findings in changed files since main (" in text
     assert "| inline ignore added | [ebs.tf:1](https://x/blob/c/ebs.tf#L1) | soc2lint:ignore " \
            "aws-ebs-volume-encrypted (no justification: it does not apply) |" in text
     assert (f"| inline ignore removed | db.tf:1 (base) | soc2lint:ignore {RDS} -- replica of "

@@ -67,13 +67,15 @@ def _head(result: ScanResult) -> list[str]:
 
 def _scope(diff: DiffScope) -> str:
     what = "findings on changed lines" if diff.lines_only else "findings in changed files"
-    text = (f"> Pull request view: {what} since `{diff.base}` (`{diff.commit[:12]}`): "
+    text = (f"> Pull request view: {what} since {diff.base_label}: "
             f"{len(diff.files)} changed file(s) scanned")
     if diff.deleted:
         text += f", {len(diff.deleted)} deleted"
     text += ". Code scanning receives the full scan."
     if diff.config_ref:
-        text += f" Configuration and baseline read as of `{diff.config_ref}`."
+        ref = diff.config_ref
+        ref = ref[:12] if len(ref) == 40 and all(c in "0123456789abcdef" for c in ref) else ref
+        text += f" Configuration and baseline read as of `{ref}`."
     return text
 
 

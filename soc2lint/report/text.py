@@ -56,7 +56,7 @@ def _exemptions(result: ScanResult, style) -> list[str]:
     changes = result.diff.exemption_changes if result.diff else ()
     if not changes:
         return []
-    lines = [style(f"Changes that could exempt code since {result.diff.base}:", bold=True)]
+    lines = [style(f"Changes that could exempt code since {result.diff.base_label}:", bold=True)]
     for change in changes:
         where = f"{change.path}:{change.line}" if change.line else change.path
         lines.append(f"  {change.kind} {change.change}  {where}  {change.summary}")
@@ -76,7 +76,7 @@ def _summary(result: ScanResult, style) -> list[str]:
     ]
     if result.diff:
         scope = "changed lines" if result.diff.lines_only else "changed files"
-        lines.insert(1, f"  {scope} since {result.diff.base} ({result.diff.commit[:12]})"
+        lines.insert(1, f"  {scope} since {result.diff.base_label}"
                      + (f"; configuration as of {result.diff.config_ref}" if result.diff.config_ref else ""))
     table = criterion_counts(result)
     if table:
