@@ -15,13 +15,15 @@ from .model import Entity, Finding, Outcome, Rule, Span, Unknown
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][^{}]*)\}")
 
 
-def run(rules: Sequence[Rule], entities: Iterable[Entity]) -> list[Finding]:
-    """Evaluate every rule on every entity it targets; one finding per (rule, entity)."""
+def run(rules: Sequence[Rule], entities: Iterable[Entity],
+        context: Sequence[Entity] = ()) -> list[Finding]:
+    """Evaluate every rule on every entity it targets; one finding per (rule, entity). Entities
+    of `context` are not targets, but joins (`related:`) can reach them."""
     index: dict[tuple[str, str], list[Entity]] = defaultdict(list)
     entities = list(entities)
     for entity in entities:
         index[(entity.framework, entity.kind)].append(entity)
-    joiner = Joiner(entities) if any(rule.related for rule in rules) else None
+    joiner = Joiner([*entities, *context]) if any(rule.related for rule in rules) else None
     findings: list[Finding] = []
     for rule in rules:
         target = rule.target

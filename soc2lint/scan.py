@@ -80,6 +80,7 @@ def scan(found: Discovery, rules: Sequence[Rule],
     files: list[str] = []
     skipped: list[tuple[str, str]] = list(found.skipped)
     frameworks: set[str] = set()
+    context: list[Entity] = []  # only for joins: resources of sibling files not asked for
     terraform = [s for s in found.sources if s.kind in TERRAFORM_KINDS]
     if terraform:
         from .derive import derive
@@ -87,6 +88,7 @@ def scan(found: Discovery, rules: Sequence[Rule],
 
         evaluated = Project(var_files).evaluate(terraform)
         entities.extend(derive(evaluated.entities))
+        context = list(derive(evaluated.context))
         notifications.extend(evaluated.notifications)
         files.extend(s.path for s in terraform)
         texts.update(evaluated.texts)
@@ -114,7 +116,7 @@ def scan(found: Discovery, rules: Sequence[Rule],
             notifications.append(Notification(ignore.path, ignore.problem, "warning", ignore.span.line))
     ignores.extend(policy.ignores)
     entities.extend(i.entity() for i in ignores if i.kind == "config" or i.path in reported)
-    findings = Suppressor(ignores, rules, policy.baseline).mark(engine.run(rules, entities))
+    findings = Suppressor(ignores, rules, policy.baseline).mark(engine.run(rules, entities, context))
     notifications.sort(key=lambda n: (n.path, n.line or 0, n.message))
     return ScanResult(tuple(rules), tuple(findings), tuple(notifications), tuple(sorted(files)),
                       tuple(sorted(skipped)), tuple(sorted(frameworks)),

@@ -202,6 +202,22 @@ def test_one_file_is_evaluated_with_its_directory_and_only_it_is_reported(tmp_pa
     assert outcomes == {("infra/main.tf", "aws_db_instance.db"): "fail"}
 
 
+def test_one_file_joins_resources_of_its_sibling_files(tmp_path):
+    """A split S3 setting or an account-wide default in another file of the directory counts
+    when only the file that uses it is named (as pre-commit names staged files)."""
+    git_init(tmp_path)
+    write(tmp_path, {"infra/default.tf": 'resource "aws_ebs_encryption_by_default" "on" {\n'
+                                         '  enabled = true\n}\n',
+                     "infra/ebs.tf": 'resource "aws_ebs_volume" "data" {\n  size = 10\n}\n'})
+    data = scan_json(["infra/ebs.tf", "--rule", "aws-ebs-volume-encrypted"], tmp_path)
+    assert [(r["file"], r["outcome"]) for r in data["results"]] == [("infra/ebs.tf", "pass")]
+    assert data["files"] == ["infra/ebs.tf"]
+    write(tmp_path, {"infra/default.tf": 'resource "aws_ebs_encryption_by_default" "on" {\n'
+                                         '  enabled = false\n}\n'})
+    data = scan_json(["infra/ebs.tf", "--rule", "aws-ebs-volume-encrypted"], tmp_path)
+    assert [(r["file"], r["outcome"]) for r in data["results"]] == [("infra/ebs.tf", "fail")]
+
+
 def test_a_local_module_called_twice_is_evaluated_per_call(tmp_path):
     git_init(tmp_path)
     write(tmp_path, {
@@ -218,6 +234,16 @@ def test_a_local_module_called_twice_is_evaluated_per_call(tmp_path):
         {"file": "live/main.tf", "line": 5, "message": "module.b is called here"}]
     assert results["module.a.aws_db_instance.db"]["outcome"] == "pass"
     assert results["module.a.aws_db_instance.db"]["fingerprint"] != failing["fingerprint"]
+
+
+def test_a_named_file_that_calls_a_module_reports_that_call(tmp_path):
+    git_init(tmp_path)
+    write(tmp_path, {"live/main.tf": 'module "b" {\n  source    = "../modules/db"\n  encrypted = false\n}\n',
+                     "live/other.tf": 'module "c" {\n  source    = "../modules/db"\n  encrypted = false\n}\n',
+                     "modules/db/main.tf": 'variable "encrypted" {}\n' + RDS})
+    data = scan_json(["live/main.tf", "--rule", "aws-rds-storage-encrypted"], tmp_path)
+    assert [(r["entity"]["address"], r["file"], r["outcome"]) for r in data["results"]] == [
+        ("module.b.aws_db_instance.db", "modules/db/main.tf", "fail")]
 
 
 def test_a_module_scanned_on_its_own_has_unknown_inputs(tmp_path):

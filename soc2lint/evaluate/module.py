@@ -333,21 +333,26 @@ class ModuleInstance:
         return get
 
     # -- entities --------------------------------------------------------------------------
-    def entities(self, wanted: Callable[[str], bool] = lambda path: True) -> Iterator[Entity]:
+    def entities(self, wanted: Callable[[str], bool] = lambda path: True,
+                 context: list[Entity] | None = None) -> Iterator[Entity]:
         """One entity per block instance in the files `wanted`, then those of local module calls:
-        all of a module's when the call is in a file wanted (the call decides its findings)."""
+        all of a module's when the call is in a file wanted (the call decides its findings).
+        Entities of the other files go to `context`, when given: rules are not run on them, but
+        they can be joined (an account-wide setting in a sibling file of a file asked for)."""
         related = tuple(RelatedLocation(site.path, site.span, f"{site.address} is called here")
                         for site in reversed(self.chain))
         for entry in self.module.blocks:
             if wanted(entry.file.path):
                 yield from self._block_entities(entry, related)
+            elif context is not None and entry.block.kind == "resource":
+                context.extend(self._block_entities(entry, related))
         for name, entry in self.module.calls.items():
             keys = self.keys(entry)
             inner = _everything if wanted(entry.file.path) else wanted
             for key in keys if isinstance(keys, list) else [SINGLE]:
                 child = self.child(name, key)
                 if child is not None:
-                    yield from child.entities(inner)
+                    yield from child.entities(inner, context)
 
     def _block_entities(self, entry: Declared, related: tuple) -> Iterator[Entity]:
         block = entry.block

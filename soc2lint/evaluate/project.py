@@ -27,6 +27,7 @@ POOL_MIN_FILES = 64  # below this, starting worker processes costs more than it 
 @dataclass
 class TerraformResult:
     entities: list[Entity] = field(default_factory=list)
+    context: list[Entity] = field(default_factory=list)  # resources of files not asked for
     notifications: list[Notification] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)  # every file read, by display path
@@ -221,7 +222,7 @@ class Project:
             if self._locations[module.directory] in called:
                 continue
             instance = ModuleInstance(self, module, context=module.directory)
-            result.entities.extend(instance.entities(reported.__contains__))
+            result.entities.extend(instance.entities(reported.__contains__, result.context))
         for source in standalone:
             result.entities.extend(self._standalone(source))
         result.files = sorted(reported)
