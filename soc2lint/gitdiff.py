@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +89,39 @@ def read_at(root: Path, commit: str, path: str) -> str | None:
         return git(root, "show", f"{commit}:{path}")
     except GitError:
         return None
+
+
+def materialise(root: Path, commit: str, dest: Path, wanted: Callable[[str], bool]) -> int:
+    """Write the regular files of `commit` whose path `wanted` accepts under `dest`, with an empty
+    `.git` folder so that soc2lint names them as in the repository; returns how many."""
+    listing = git(root, "ls-tree", "-r", "-z", "--full-tree", commit)
+    names = []
+    for entry in listing.split("\0"):
+        meta, _, path = entry.partition("\t")
+        if meta.startswith(("100644 blob", "100755 blob")) and "\n" not in path and wanted(path):
+            names.append(path)
+    (dest / ".git").mkdir(parents=True, exist_ok=True)
+    if not names:
+        return 0
+    try:
+        done = subprocess.run(["git", "-C", str(root), "cat-file", "--batch"], check=True,
+                              input="".join(f"{commit}:{n}\n" for n in names).encode("utf-8"),
+                              capture_output=True, timeout=300)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise GitError(f"cannot read {commit}: {exc}") from None
+    out, position = done.stdout, 0
+    for name in names:
+        end = out.index(b"\n", position)
+        header = out[position:end].split()
+        position = end + 1
+        if header[-1] == b"missing":
+            continue
+        size = int(header[2])
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(out[position:position + size])
+        position += size + 1
+    return len(names)
 
 
 def resolve(root: Path, ref: str) -> str:

@@ -300,6 +300,7 @@ class DiffScope:
     lines_only: bool
     exemption_changes: tuple[ExemptionChange, ...] = ()
     config_ref: str | None = None  # configuration and baseline read as of this revision
+    affected: tuple[str, ...] = ()  # unchanged files of changed modules with new failures
 
     @property
     def base_label(self) -> str:

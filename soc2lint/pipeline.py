@@ -188,10 +188,10 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
             changes = changes_since(request.diff_base, _first_path(request))
         except GitError as exc:
             raise UsageError(f"--diff-base: {exc}") from None
-        if not request.full_scan:
-            from .review import scope_paths
+        from .review import scope_paths, siblings
 
-            paths = scope_paths(changes, request.paths)
+        if not request.full_scan:
+            paths = scope_paths(changes, request.paths, siblings(changes))
     found = discover(paths, request.stdin_text, request.stdin_name, exclude=exclude)
     baseline = _baseline(request, config, namer, found.notifications)
     config_name = namer.name(config.path) if config.path else ""
@@ -208,7 +208,7 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
     result = scan(found, rules, progress, var_files=var_files, policy=policy, inventory=inventory)
     reported = None
     if changes is not None:
-        reported = _review(request, config, changes, result, namer, now)
+        reported = _review(request, config, changes, result, now, rules, var_files)
     return ScanRun(result, config, config_name or None, tuple(rules), now, reported)
 
 
@@ -248,10 +248,12 @@ def _read_at_ref(request: ScanRequest, path: Path) -> str | None:
         return None
 
 
-def _review(request: ScanRequest, config: Config, changes, result: ScanResult, namer: Namer,
-            now: datetime.date) -> ScanResult:
+def _review(request: ScanRequest, config: Config, changes, result: ScanResult,
+            now: datetime.date, rules: Sequence[Rule], var_files: list) -> ScanResult:
     """The result limited to the change, with the exemption changes it makes."""
-    from .review import exemption_changes, restrict
+    from .fingerprint import identity_parts
+    from .model import Outcome
+    from .review import exemption_changes, restrict, siblings
 
     def relative(path: Path) -> str | None:
         try:
@@ -263,4 +265,43 @@ def _review(request: ScanRequest, config: Config, changes, result: ScanResult, n
     rules_dirs = [relative(Path(d)) for d in (*config.rules_dirs, *request.rules_dirs)]
     exemptions = exemption_changes(changes, now, [b for b in baselines if b],
                                    [d for d in rules_dirs if d])
-    return restrict(result, changes, request.changed_lines_only, exemptions, request.config_ref)
+    unchanged = set(siblings(changes))
+    candidates = [f for f in result.findings if f.path in unchanged and f.outcome is Outcome.FAIL]
+    if candidates:
+        before = _failures_at_base(changes, rules, var_files, sorted({f.path for f in candidates}))
+        candidates = [f for f in candidates if identity_parts(f) not in before]
+    return restrict(result, changes, request.changed_lines_only, exemptions, request.config_ref,
+                    candidates)
+
+
+def _failures_at_base(changes, rules: Sequence[Rule], var_files: list, paths: list[str]) -> set:
+    """Identities of the failures in `paths` at the diff base, evaluated as they were then."""
+    import tempfile
+
+    from .fingerprint import identity_parts
+    from .gitdiff import GitError, materialise
+    from .model import Outcome
+    from .review import is_terraform
+    from .scan import scan
+
+    with tempfile.TemporaryDirectory(prefix="soc2lint-base-") as folder:
+        base = Path(folder).resolve()
+        try:
+            materialise(changes.root, changes.commit, base, is_terraform)
+        except GitError:
+            return set()
+
+        def at_base(path: Path | None) -> Path | None:
+            if path is None:
+                return None
+            try:
+                moved = base / path.resolve().relative_to(changes.root)
+            except ValueError:
+                return path
+            return moved if moved.exists() else path
+
+        targets = [str(base / p) for p in paths if (base / p).is_file()]
+        if not targets:
+            return set()
+        found = scan(discover(targets), rules, var_files=[(at_base(f), at_base(m)) for f, m in var_files])
+        return {identity_parts(f) for f in found.findings if f.outcome is Outcome.FAIL}

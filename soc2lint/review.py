@@ -22,39 +22,74 @@ from .suppress import inline_ignores
 MAX_DIFF_LINES = 200
 
 
-def scope_paths(changes: ChangeSet, requested: Sequence[str]) -> list[str]:
-    """Changed files still present that soc2lint reads and that lie under a requested path."""
+TERRAFORM_CODE = ("terraform", "terraform-json")  # kinds that hold resources
+TERRAFORM_INPUTS = (*TERRAFORM_CODE, "tfvars")
+
+
+def is_terraform(path: str) -> bool:
+    return kind_of(posixpath.basename(path)) in TERRAFORM_INPUTS
+
+
+def scope_paths(changes: ChangeSet, requested: Sequence[str], siblings: Sequence[str] = ()) -> list[str]:
+    """Changed files still present that soc2lint reads and that lie under a requested path, and
+    the `siblings` there (unchanged Terraform files of changed modules)."""
     roots = [Path(p).resolve() for p in requested if p != "-"]
     chosen = []
-    for change in changes.present():
-        if kind_of(posixpath.basename(change.path)) is None:
+    for path in [c.path for c in changes.present()] + list(siblings):
+        if kind_of(posixpath.basename(path)) is None:
             continue
-        if SKIP_DIRS.intersection(change.path.split("/")[:-1]):
+        if SKIP_DIRS.intersection(path.split("/")[:-1]):
             continue
-        path = changes.root / change.path
-        if any(path == root or root in path.parents for root in roots):
-            chosen.append(str(path))
+        absolute = changes.root / path
+        if any(absolute == root or root in absolute.parents for root in roots):
+            chosen.append(str(absolute))
     return chosen
 
 
+def siblings(changes: ChangeSet) -> list[str]:
+    """Unchanged Terraform files in directories where a Terraform file was added, changed, renamed
+    or deleted: the change can make their resources fail (a variable default, a deleted
+    account-wide setting)."""
+    directories = {posixpath.dirname(p) for c in changes.files.values()
+                   for p in (c.path, c.old_path) if p and is_terraform(p)}
+    found = []
+    for directory in sorted(directories):
+        folder = changes.root / directory
+        if not folder.is_dir() or SKIP_DIRS.intersection(directory.split("/")):
+            continue
+        for entry in sorted(folder.iterdir()):
+            path = posixpath.join(directory, entry.name) if directory else entry.name
+            if (entry.is_file() and kind_of(entry.name) in TERRAFORM_CODE
+                    and path not in changes.files):
+                found.append(path)
+    return found
+
+
 def restrict(result: ScanResult, changes: ChangeSet, lines_only: bool,
-             exemptions: Sequence[ExemptionChange] = (), config_ref: str | None = None) -> ScanResult:
+             exemptions: Sequence[ExemptionChange] = (), config_ref: str | None = None,
+             new_elsewhere: Iterable[Finding] = ()) -> ScanResult:
     """The result seen through the change: findings in changed files (or, with `lines_only`,
-    whose block or module call overlaps a changed line), and the problems of those files."""
+    whose block or module call overlaps a changed line), the failures `new_elsewhere` (in
+    unchanged files of a changed module, new since the base), and the problems of changed files."""
     changed = {c.path: c for c in changes.present()}
+    new = {id(f) for f in new_elsewhere}
 
     def kept(finding: Finding) -> bool:
+        if id(finding) in new:
+            return True
         entity = finding.entity
         places = [(entity.path, entity.span)] + [(r.path, r.span) for r in entity.related]
         return any(path in changed and (not lines_only or changed[path].touches(span.line, span.end_line))
                    for path, span in places)
 
     scanned = set(result.files)
+    findings = tuple(f for f in result.findings if kept(f))
     scope = DiffScope(changes.base, changes.commit, tuple(p for p in result.files if p in changed),
                       tuple(sorted(c.path for c in changes.files.values() if c.status == "deleted")),
-                      lines_only, tuple(exemptions), config_ref)
+                      lines_only, tuple(exemptions), config_ref,
+                      tuple(sorted({f.path for f in findings if id(f) in new})))
     return dataclasses.replace(
-        result, findings=tuple(f for f in result.findings if kept(f)), files=scope.files,
+        result, findings=findings, files=scope.files,
         notifications=tuple(n for n in result.notifications if n.path in changed or n.path not in scanned),
         skipped=tuple(s for s in result.skipped if s[0] in changed), diff=scope)
 

@@ -280,3 +280,32 @@ def test_inline_ignores_can_be_switched_off(repo):
         _, data = scan(repo, "app", *args)
         statuses[label] = [r["status"] for r in data["results"] if r["rule_id"] == RDS]
     assert statuses == {"on": ["suppressed"], "flag": ["fail"], "config": ["fail"]}
+
+
+def test_new_failures_in_unchanged_files_of_a_changed_module_are_reported(repo):
+    write(repo, {"infra/variables.tf": 'variable "encrypt" {\n  default = true\n}\n',
+                 "infra/ebs.tf": volume("data", "var.encrypt") + "\n" + volume("old")})
+    commit(repo, "volumes")
+    git(repo, "branch", "-f", "main")
+    write(repo, {"infra/variables.tf": 'variable "encrypt" {\n  default = false\n}\n'})
+    for mode in ([], ["--changed-lines-only"]):
+        code, data = scan(repo, ".", "--diff-base", "main", *mode)
+        # ebs.tf did not change, but the new default makes `data` fail; `old` failed before
+        assert failing(data) == [("infra/ebs.tf", 4, "aws_ebs_volume.data")] and code == 1, mode
+        assert data["files"] == ["infra/variables.tf"] and data["diff"]["affected"] == ["infra/ebs.tf"]
+    result = run_cli(["scan", ".", "--rule", EBS, "--diff-base", "main", "-f", "json",
+                      "-f", f"sarif={repo / 'o.sarif'}"], repo)
+    assert failing(json.loads(result.stdout)) == [("infra/ebs.tf", 4, "aws_ebs_volume.data")]
+
+
+def test_deleting_an_account_wide_setting_reports_what_it_protected(repo):
+    write(repo, {"infra/default.tf": 'resource "aws_ebs_encryption_by_default" "on" {\n'
+                                     '  enabled = true\n}\n',
+                 "infra/ebs.tf": 'resource "aws_ebs_volume" "data" {\n  size = 10\n}\n'})
+    commit(repo, "encryption by default")
+    git(repo, "branch", "-f", "main")
+    assert failing(scan(repo, ".", "--diff-base", "main")[1]) == []
+    git(repo, "rm", "-q", "infra/default.tf")
+    code, data = scan(repo, ".", "--diff-base", "main")
+    assert [a for _, _, a in failing(data)] == ["aws_ebs_volume.data"] and code == 1
+    assert data["diff"]["deleted"] == ["infra/default.tf"] and data["diff"]["affected"] == ["infra/ebs.tf"]

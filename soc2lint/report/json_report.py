@@ -70,7 +70,8 @@ def diff_data(diff: DiffScope | None) -> dict | None:
     if diff is None:
         return None
     return {"base": diff.base, "commit": diff.commit, "files": list(diff.files),
-            "deleted": list(diff.deleted), "changed_lines_only": diff.lines_only,
+            "deleted": list(diff.deleted), "affected": list(diff.affected),
+            "changed_lines_only": diff.lines_only,
             "config_ref": diff.config_ref,
             "exemption_changes": [{"kind": c.kind, "change": c.change, "file": c.path,
                                    "line": c.line, "summary": c.summary, "diff": c.diff}
