@@ -71,6 +71,9 @@ def _scope(diff: DiffScope) -> str:
             f"{len(diff.files)} changed file(s) scanned")
     if diff.deleted:
         text += f", {len(diff.deleted)} deleted"
+    if diff.affected:
+        text += (f", and new failures in {len(diff.affected)} unchanged file(s) of the changed "
+                 "Terraform modules")
     text += ". Code scanning receives the full scan."
     if diff.config_ref:
         ref = diff.config_ref
