@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config, ConfigError, find_config, load_config, path_matcher
-from .discovery import Namer, discover
+from .discovery import Namer, discover, kind_of
 from .model import Notification, Rule, ScanResult, Severity
 from .suppress import today as current_date
 
@@ -268,20 +269,24 @@ def _review(request: ScanRequest, config: Config, changes, result: ScanResult,
     unchanged = set(siblings(changes))
     candidates = [f for f in result.findings if f.path in unchanged and f.outcome is Outcome.FAIL]
     if candidates:
-        before = _failures_at_base(changes, rules, var_files, sorted({f.path for f in candidates}))
+        # the roots they were evaluated from, evaluated again as of the base: same module calls,
+        # same addresses, so an old failure has the same identity
+        roots = sorted({f.entity.context or posixpath.dirname(f.path) for f in candidates})
+        before = _failures_at_base(changes, rules, var_files, roots)
         candidates = [f for f in candidates if identity_parts(f) not in before]
     return restrict(result, changes, request.changed_lines_only, exemptions, request.config_ref,
                     candidates)
 
 
-def _failures_at_base(changes, rules: Sequence[Rule], var_files: list, paths: list[str]) -> set:
-    """Identities of the failures in `paths` at the diff base, evaluated as they were then."""
+def _failures_at_base(changes, rules: Sequence[Rule], var_files: list, roots: list[str]) -> set:
+    """Identities of the failures found by evaluating the root modules `roots` (repository-relative
+    directories) as they were at the diff base."""
     import tempfile
 
     from .fingerprint import identity_parts
     from .gitdiff import GitError, materialise
     from .model import Outcome
-    from .review import is_terraform
+    from .review import TERRAFORM_CODE, is_terraform
     from .scan import scan
 
     with tempfile.TemporaryDirectory(prefix="soc2lint-base-") as folder:
@@ -300,7 +305,8 @@ def _failures_at_base(changes, rules: Sequence[Rule], var_files: list, paths: li
                 return path
             return moved if moved.exists() else path
 
-        targets = [str(base / p) for p in paths if (base / p).is_file()]
+        targets = [str(p) for root in roots if (base / root).is_dir()
+                   for p in sorted((base / root).iterdir()) if kind_of(p.name) in TERRAFORM_CODE]
         if not targets:
             return set()
         found = scan(discover(targets), rules, var_files=[(at_base(f), at_base(m)) for f, m in var_files])

@@ -309,3 +309,26 @@ def test_deleting_an_account_wide_setting_reports_what_it_protected(repo):
     code, data = scan(repo, ".", "--diff-base", "main")
     assert [a for _, _, a in failing(data)] == ["aws_ebs_volume.data"] and code == 1
     assert data["diff"]["deleted"] == ["infra/default.tf"] and data["diff"]["affected"] == ["infra/ebs.tf"]
+
+
+def test_old_failures_of_a_module_evaluated_through_a_call_are_not_new(repo):
+    """The base is evaluated from the same roots as the change (here an example calling the
+    module), so a failure that was there before keeps its identity and is not reported."""
+    write(repo, {"mod/variables.tf": 'variable "size" {\n  description = "old"\n  default = 10\n}\n',
+                 "mod/main.tf": volume("this"),
+                 "examples/basic/main.tf": 'module "m" {\n  source = "../../mod"\n}\n'})
+    commit(repo, "module and example")
+    git(repo, "branch", "-f", "main")
+    write(repo, {"mod/variables.tf": 'variable "size" {\n  description = "new"\n  default = 10\n}\n'})
+    for extra in ([], ["-f", f"sarif={repo / 'o.sarif'}"]):
+        result = run_cli(["scan", ".", "--rule", EBS, "--diff-base", "main", "-f", "json", *extra], repo)
+        data = json.loads(result.stdout)
+        assert data["diff"]["affected"] == [] and failing(data) == [] and result.exit_code == 0, extra
+    # a real change in the module's default makes the same block new
+    write(repo, {"mod/main.tf": volume("this", "var.encrypt"),
+                 "mod/variables.tf": 'variable "encrypt" {\n  default = false\n}\n'})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "encrypt by variable")
+    git(repo, "branch", "-f", "main")
+    write(repo, {"mod/variables.tf": 'variable "encrypt" {\n  default = true\n}\n'})
+    assert failing(scan(repo, ".", "--diff-base", "main")[1]) == []
