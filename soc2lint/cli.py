@@ -150,12 +150,14 @@ def scan(formats, output, fail_on, write_baseline, sarif_include_unknown, sarif_
     targets = _targets(formats or ("text",), output)
     if changed_lines_only and not diff_base:
         raise click.BadParameter("needs --diff-base REV", param_hint="--changed-lines-only")
+    if diff_base and (write_baseline or "-" in options["paths"]):
+        _usage_error("--diff-base reports a change: it takes no standard input, and a baseline "
+                     "is written from a full scan (drop --diff-base)")
     done = _run(options, diff_base=diff_base, changed_lines_only=changed_lines_only,
                 full_scan=any(fmt == "sarif" for fmt, _ in targets))
     result, shown = done.result, done.shown
     if write_baseline:
-        result = _write_baseline(result, write_baseline)
-        shown = _write_baseline(shown, None) if done.reported else result
+        result = shown = _write_baseline(result, write_baseline)
     # counted once, from every finding in scope, before any renderer caps its output
     code = exit_code(shown, fail_on or done.config.fail_on or "low", unknown_as_failure)
     if any(fmt == "json" for fmt, _ in targets):
@@ -228,9 +230,8 @@ def _command_line(ctx: click.Context) -> str:
     return shlex.join(words + options)
 
 
-def _write_baseline(result, path: str | None):
-    """Write the counted failures to a baseline (unless `path` is None); the result then treats
-    them as baselined."""
+def _write_baseline(result, path: str):
+    """Write the counted failures to a baseline; the result then treats them as baselined."""
     import dataclasses
 
     # what counts now, and what an earlier baseline already held: refreshing keeps those
@@ -239,8 +240,7 @@ def _write_baseline(result, path: str | None):
 
     known = [f for f in result.findings if f.outcome is Outcome.FAIL and (
         f.suppression is None or f.suppression.kind == "baseline")]
-    if path:
-        _emit(render_baseline(known), path)
+    _emit(render_baseline(known), path)
     baseline = Baseline(path, frozenset(baseline_key(f) for f in known))
     return dataclasses.replace(result, findings=tuple(
         Suppressor((), result.rules, baseline).mark(result.findings)))
@@ -256,6 +256,8 @@ def _with_authors(result, paths):
 
 
 def _emit(text: str, destination: str | None) -> None:
+    # a file name that is not UTF-8 is shown with a replacement character, never a traceback
+    text = text.encode("utf-8", "replace").decode("utf-8")
     if destination is None:
         click.echo(text, nl=False)
         return

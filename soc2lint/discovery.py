@@ -79,13 +79,19 @@ class Namer:
     def name(self, path: Path, follow: bool = True) -> str:
         """Display name; with follow=False a symbolic link keeps its own name."""
         if not follow:
-            return posixpath.join(self.name(path.parent), path.name).removeprefix("./")
+            return display(posixpath.join(self.name(path.parent), path.name).removeprefix("./"))
         resolved = path.resolve()
         root = self.repo_root(resolved if resolved.is_dir() else resolved.parent) or self.cwd
         try:
-            return resolved.relative_to(root).as_posix()
+            return display(resolved.relative_to(root).as_posix())
         except ValueError:
-            return resolved.as_posix()
+            return display(resolved.as_posix())
+
+
+def display(name: str) -> str:
+    """A file name as shown: bytes that are not UTF-8 become U+FFFD, so every output can be
+    written (the file itself is still read under its real name)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def discover(paths: list[str], stdin_text: str | None = None, stdin_name: str | None = None,

@@ -1,13 +1,15 @@
-"""What changed since a git revision: the files (renamed, added, deleted) and the lines touched.
+"""What git says about a revision: the files changed since it (renamed, added, deleted) and the
+lines touched, and the files as they were then.
 
 The working tree, staged or not, is compared with the merge base of the revision and HEAD (the
 revision itself when there is none, as in a shallow pull-request checkout). Untracked files that
-git does not ignore count as added. Read-only git commands only.
+git does not ignore count as added. Git itself is only read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import subprocess
 from collections.abc import Callable, Mapping
@@ -38,8 +40,9 @@ class FileChange:
         """Whether lines start..end (a block) hold a change."""
         if self.status == "added":
             return True
+        # a gap at `end` counts: the last lines of a YAML block end where its span ends
         return (not self.lines.isdisjoint(range(start, end + 1))
-                or any(start <= gap < end for gap in self.gaps))
+                or any(start <= gap <= end for gap in self.gaps))
 
 
 @dataclass(frozen=True)
@@ -61,17 +64,17 @@ class ChangeSet:
 
 
 def git(root: Path, *args: str) -> str:
-    """Output of a read-only git command run in `root`; GitError with git's message otherwise."""
+    """Output of a git command run in `root`, decoded as the file system decodes names (bytes
+    that are not UTF-8 survive); GitError with git's message otherwise."""
     try:
         done = subprocess.run(["git", "-C", str(root), "-c", "core.quotePath=false", *args],
-                              capture_output=True, text=True, encoding="utf-8", errors="replace",
-                              timeout=300, check=False)
+                              capture_output=True, timeout=300, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         raise GitError(f"cannot run git: {exc}") from None
     if done.returncode != 0:
-        raise GitError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else
-                       f"git {args[0]} failed")
-    return done.stdout
+        message = done.stderr.decode("utf-8", "replace").strip()
+        raise GitError(message.splitlines()[-1] if message else f"git {args[0]} failed")
+    return os.fsdecode(done.stdout)
 
 
 def repository_root(start: Path) -> Path:
@@ -173,22 +176,28 @@ def _statuses(output: str) -> dict[str, tuple[str, str | None]]:
 
 
 def _hunks(patch: str) -> dict[str, tuple[list[int], list[int]]]:
-    """path -> (changed lines, gaps) from a `-U0` patch."""
+    """path -> (changed lines, gaps) from a `-U0` patch. Lines are split on newlines only, and a
+    `+++` line names a file only in a file header (before its first hunk), so no file content
+    can pass for a header."""
     found: dict[str, tuple[list[int], list[int]]] = {}
     current: tuple[list[int], list[int]] | None = None
-    for line in patch.splitlines():
-        if line.startswith("+++ "):
+    in_header = False
+    for line in patch.split("\n"):
+        if line.startswith("diff --git "):
+            in_header, current = True, None
+        elif in_header and line.startswith("+++ "):
             target = line[4:]
             current = None if target == "/dev/null" else found.setdefault(
                 _unquote(target).removeprefix("b/"), ([], []))
-            continue
-        match = _HUNK.match(line) if current is not None else None
-        if match:
-            start, count = int(match["start"]), int(match["count"] or 1)
-            if count:
-                current[0].extend(range(start, start + count))
-            else:
-                current[1].append(start)
+        elif line.startswith("@@ ") and current is not None:
+            in_header = False
+            match = _HUNK.match(line)
+            if match:
+                start, count = int(match["start"]), int(match["count"] or 1)
+                if count:
+                    current[0].extend(range(start, start + count))
+                else:
+                    current[1].append(start)
     return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -294,7 +295,7 @@ class DiffScope:
     """What a pull-request run reports: files changed since `base`, or only changed lines."""
 
     base: str
-    commit: str
+    base_commit: str  # what `base` resolved to: the merge base with HEAD when there is one
     files: tuple[str, ...]  # changed files that were scanned
     deleted: tuple[str, ...]
     lines_only: bool
@@ -305,8 +306,10 @@ class DiffScope:
     @property
     def base_label(self) -> str:
         """'main (1a2b3c4d5e6f)', or just the short commit when the base was given as one."""
-        short = self.commit[:12]
-        return short if self.commit.startswith(self.base) else f"{self.base} ({short})"
+        short = self.base_commit[:12]
+        given_as_commit = (re.fullmatch(r"[0-9a-f]{7,40}", self.base)
+                           and self.base_commit.startswith(self.base))
+        return short if given_as_commit else f"{self.base} ({short})"
 
 
 @dataclass(frozen=True)

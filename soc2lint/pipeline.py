@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config, ConfigError, find_config, load_config, path_matcher
-from .discovery import Namer, discover, kind_of
+from .discovery import Namer, discover
 from .model import Notification, Rule, ScanResult, Severity
+from .scan import CODEOWNERS_LOCATIONS
 from .suppress import today as current_date
 
 
@@ -173,7 +173,6 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
         inventory: bool = False) -> ScanRun:
     """Discover, parse, evaluate and mark suppressed findings (and take the inventory); with a
     diff base, also the view of the change."""
-    from .gitdiff import GitError, changes_since
     from .scan import Policy, scan
     from .suppress import config_ignores
 
@@ -182,22 +181,6 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
     base = namer.name(config.base) if config.path else ""
     base = "" if base == "." else base
     exclude = path_matcher(config.exclude, base) if config.exclude else None
-    changes = None
-    paths = list(request.paths)
-    if request.diff_base:
-        try:
-            changes = changes_since(request.diff_base, _first_path(request))
-        except GitError as exc:
-            raise UsageError(f"--diff-base: {exc}") from None
-        from .review import scope_paths, siblings
-
-        if not request.full_scan:
-            paths = scope_paths(changes, request.paths, siblings(changes))
-    found = discover(paths, request.stdin_text, request.stdin_name, exclude=exclude)
-    baseline = _baseline(request, config, namer, found.notifications)
-    config_name = namer.name(config.path) if config.path else ""
-    policy = Policy(tuple(config_ignores(config.ignores, config_name, base, now)), baseline, now,
-                    inline=request.inline_ignores and config.inline_ignores)
     try:
         var_files = [(v.file, v.module) for v in config.environment_var_files(request.environment)]
     except ConfigError as exc:
@@ -206,11 +189,38 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
     for path, _ in var_files:
         if not path.is_file():
             raise UsageError(f"{path}: variable file not found")
+    changes, paths, all_terraform = _changes(request, var_files)
+    found = discover(paths, request.stdin_text, request.stdin_name, exclude=exclude)
+    if changes is not None and not request.full_scan and any(
+            p in changes.files for p in CODEOWNERS_LOCATIONS):
+        found.roots.append((namer.name(changes.root), changes.root))  # repository-level rules
+    baseline = _baseline(request, config, namer, found.notifications)
+    config_name = namer.name(config.path) if config.path else ""
+    policy = Policy(tuple(config_ignores(config.ignores, config_name, base, now)), baseline, now,
+                    inline=request.inline_ignores and config.inline_ignores)
     result = scan(found, rules, progress, var_files=var_files, policy=policy, inventory=inventory)
     reported = None
     if changes is not None:
-        reported = _review(request, config, changes, result, now, rules, var_files)
+        reported = _review(request, config, changes, result, now, rules, var_files, all_terraform)
     return ScanRun(result, config, config_name or None, tuple(rules), now, reported)
+
+
+def _changes(request: ScanRequest, var_files: list):
+    """With a diff base: the changes, the paths to scan for them (every path when the full scan is
+    needed, for SARIF or after a variable file changed), and whether a variable file changed."""
+    if not request.diff_base:
+        return None, list(request.paths), False
+    from .gitdiff import GitError, changes_since
+    from .review import scan_paths, var_files_changed
+
+    try:
+        changes = changes_since(request.diff_base, _first_path(request))
+    except GitError as exc:
+        raise UsageError(f"--diff-base: {exc}") from None
+    all_terraform = var_files_changed(changes, var_files)
+    if request.full_scan or all_terraform:
+        return changes, list(request.paths), all_terraform
+    return changes, scan_paths(changes, request.paths), all_terraform
 
 
 def _baseline(request: ScanRequest, config: Config, namer: Namer, notes: list[Notification]):
@@ -250,64 +260,21 @@ def _read_at_ref(request: ScanRequest, path: Path) -> str | None:
 
 
 def _review(request: ScanRequest, config: Config, changes, result: ScanResult,
-            now: datetime.date, rules: Sequence[Rule], var_files: list) -> ScanResult:
+            now: datetime.date, rules: Sequence[Rule], var_files: list, all_terraform: bool) -> ScanResult:
     """The result limited to the change, with the exemption changes it makes."""
-    from .fingerprint import identity_parts
-    from .model import Outcome
-    from .review import exemption_changes, restrict, siblings
+    from .exemptions import exemption_changes
+    from .review import restrict
 
-    def relative(path: Path) -> str | None:
+    def relative(path) -> str | None:
         try:
-            return path.resolve().relative_to(changes.root).as_posix()
+            return Path(path).resolve().relative_to(changes.root).as_posix() if path else None
         except ValueError:
             return None
 
-    baselines = [relative(Path(p)) for p in (request.baseline, config.baseline) if p]
-    rules_dirs = [relative(Path(d)) for d in (*config.rules_dirs, *request.rules_dirs)]
+    named = [relative(p) for p in (request.baseline, config.baseline, request.config,
+                                   *config.rules_dirs, *request.rules_dirs)]
+    baselines, configs, rules_dirs = named[:2], named[2:3], named[3:]
     exemptions = exemption_changes(changes, now, [b for b in baselines if b],
-                                   [d for d in rules_dirs if d])
-    unchanged = set(siblings(changes))
-    candidates = [f for f in result.findings if f.path in unchanged and f.outcome is Outcome.FAIL]
-    if candidates:
-        # the roots they were evaluated from, evaluated again as of the base: same module calls,
-        # same addresses, so an old failure has the same identity
-        roots = sorted({f.entity.context or posixpath.dirname(f.path) for f in candidates})
-        before = _failures_at_base(changes, rules, var_files, roots)
-        candidates = [f for f in candidates if identity_parts(f) not in before]
-    return restrict(result, changes, request.changed_lines_only, exemptions, request.config_ref,
-                    candidates)
-
-
-def _failures_at_base(changes, rules: Sequence[Rule], var_files: list, roots: list[str]) -> set:
-    """Identities of the failures found by evaluating the root modules `roots` (repository-relative
-    directories) as they were at the diff base."""
-    import tempfile
-
-    from .fingerprint import identity_parts
-    from .gitdiff import GitError, materialise
-    from .model import Outcome
-    from .review import TERRAFORM_CODE, is_terraform
-    from .scan import scan
-
-    with tempfile.TemporaryDirectory(prefix="soc2lint-base-") as folder:
-        base = Path(folder).resolve()
-        try:
-            materialise(changes.root, changes.commit, base, is_terraform)
-        except GitError:
-            return set()
-
-        def at_base(path: Path | None) -> Path | None:
-            if path is None:
-                return None
-            try:
-                moved = base / path.resolve().relative_to(changes.root)
-            except ValueError:
-                return path
-            return moved if moved.exists() else path
-
-        targets = [str(p) for root in roots if (base / root).is_dir()
-                   for p in sorted((base / root).iterdir()) if kind_of(p.name) in TERRAFORM_CODE]
-        if not targets:
-            return set()
-        found = scan(discover(targets), rules, var_files=[(at_base(f), at_base(m)) for f, m in var_files])
-        return {identity_parts(f) for f in found.findings if f.outcome is Outcome.FAIL}
+                                   [d for d in rules_dirs if d], [c for c in configs if c])
+    return restrict(result, changes, request.changed_lines_only, rules, var_files, all_terraform,
+                    exemptions, request.config_ref)

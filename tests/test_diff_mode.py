@@ -55,7 +55,7 @@ def test_only_changed_files_are_reported_and_counted(repo):
     assert data["files"] == ["infra/ebs.tf"]
     assert failing(data) == [("infra/ebs.tf", 10, "aws_ebs_volume.scratch")]
     assert data["diff"]["base"] == "main" and data["diff"]["files"] == ["infra/ebs.tf"]
-    assert data["diff"]["commit"] == git(repo, "rev-parse", "main").strip()
+    assert data["diff"]["base_commit"] == git(repo, "rev-parse", "main").strip()
 
 
 def test_an_unchanged_failure_does_not_fail_the_change(repo):
@@ -292,7 +292,9 @@ def test_new_failures_in_unchanged_files_of_a_changed_module_are_reported(repo):
         code, data = scan(repo, ".", "--diff-base", "main", *mode)
         # ebs.tf did not change, but the new default makes `data` fail; `old` failed before
         assert failing(data) == [("infra/ebs.tf", 4, "aws_ebs_volume.data")] and code == 1, mode
-        assert data["files"] == ["infra/variables.tf"] and data["diff"]["affected"] == ["infra/ebs.tf"]
+        assert data["diff"]["files"] == ["infra/variables.tf"]
+        assert data["diff"]["affected"] == ["infra/ebs.tf"]
+        assert data["files"] == ["infra/ebs.tf", "infra/variables.tf"]
     result = run_cli(["scan", ".", "--rule", EBS, "--diff-base", "main", "-f", "json",
                       "-f", f"sarif={repo / 'o.sarif'}"], repo)
     assert failing(json.loads(result.stdout)) == [("infra/ebs.tf", 4, "aws_ebs_volume.data")]
@@ -332,3 +334,153 @@ def test_old_failures_of_a_module_evaluated_through_a_call_are_not_new(repo):
     git(repo, "branch", "-f", "main")
     write(repo, {"mod/variables.tf": 'variable "encrypt" {\n  default = true\n}\n'})
     assert failing(scan(repo, ".", "--diff-base", "main")[1]) == []
+
+
+# -- the same answer whatever the output formats; nothing in the change goes unseen -------------
+def _both(repo, *args: str) -> list[tuple[int, list]]:
+    """Exit code and failures of a diff run, without and with SARIF (the full scan)."""
+    runs = []
+    for extra in ([], ["-f", f"sarif={repo / 'o.sarif'}"]):
+        result = run_cli(["scan", ".", "-f", "json", "--diff-base", "main", *args, *extra], repo)
+        runs.append((result.exit_code, failing(json.loads(result.stdout))))
+    return runs
+
+
+def test_a_changed_module_file_is_evaluated_through_its_callers(repo):
+    write(repo, {"modules/storage/volume.tf": volume("v", "var.enc"),
+                 "modules/storage/vars.tf": 'variable "enc" {\n  default = true\n}\n',
+                 "envs/prod/main.tf": 'module "storage" {\n  source = "../../modules/storage"\n'
+                                      '  enc    = false\n}\n'})
+    commit(repo, "module")
+    git(repo, "branch", "-f", "main")
+    write(repo, {"modules/storage/volume.tf": volume("v", "var.enc").replace("10", "20")})
+    runs = _both(repo, "--rule", EBS)
+    assert runs[0] == runs[1] == (1, [("modules/storage/volume.tf", 4, "module.storage.aws_ebs_volume.v")])
+
+
+def test_a_change_in_a_caller_reports_new_failures_in_the_module_it_calls(repo):
+    write(repo, {"modules/storage/volume.tf": 'resource "aws_ebs_volume" "v" {\n  size = 1\n}\n',
+                 "envs/prod/default.tf": 'resource "aws_ebs_encryption_by_default" "on" {\n'
+                                         '  enabled = true\n}\n',
+                 "envs/prod/main.tf": 'module "storage" {\n  source = "../../modules/storage"\n}\n'})
+    commit(repo, "module with an account-wide default")
+    git(repo, "branch", "-f", "main")
+    git(repo, "rm", "-q", "envs/prod/default.tf")
+    for code, found in _both(repo, "--rule", EBS):
+        assert (code, found) == (1, [("modules/storage/volume.tf", 1, "module.storage.aws_ebs_volume.v")])
+
+
+def test_a_changed_variable_file_of_the_configuration_is_answered_for(repo):
+    write(repo, {"envs/prod.tfvars": "enc = true\n",
+                 ".soc2lint.yaml": "terraform:\n  var_files: [envs/prod.tfvars]\n",
+                 "infra/ebs.tf": 'variable "enc" {}\n' + volume("data", "var.enc")})
+    commit(repo, "variables")
+    git(repo, "branch", "-f", "main")
+    write(repo, {"envs/prod.tfvars": "enc = false\n"})
+    for code, found in _both(repo, "--rule", EBS):
+        assert (code, found) == (1, [("infra/ebs.tf", 5, "aws_ebs_volume.data")])
+
+
+def test_repository_files_count_when_they_change(repo):
+    write(repo, {".github/CODEOWNERS": "* @acme\n"})
+    commit(repo, "owners")
+    git(repo, "branch", "-f", "main")
+    git(repo, "rm", "-q", ".github/CODEOWNERS")
+    for code, found in _both(repo, "--rule", "gh-codeowners-file-present"):
+        assert code == 1 and [p for p, _, _ in found] == [".github/CODEOWNERS"]
+
+
+def test_changed_lines_cannot_be_hidden_by_file_content(repo):
+    head = '# note\u2028+++ /dev/null\n# <<EOT\n'
+    write(repo, {"infra/ebs.tf": head + volume("data", "true")})
+    commit(repo, "volume")
+    git(repo, "branch", "-f", "main")
+    write(repo, {"infra/ebs.tf": head + '# ++ looks like a header in the patch\n' + volume("data", "false")})
+    code, data = scan(repo, ".", "--diff-base", "main", "--changed-lines-only")
+    assert code == 1 and failing(data) == [("infra/ebs.tf", 7, "aws_ebs_volume.data")]
+
+
+WORKFLOW = """\
+name: ci
+on: push
+permissions:
+  contents: read
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo hi
+"""
+
+
+def test_a_setting_removed_above_a_block_is_answered_for_in_changed_lines_mode(repo):
+    write(repo, {".github/workflows/ci.yml": WORKFLOW})
+    commit(repo, "workflow")
+    git(repo, "branch", "-f", "main")
+    write(repo, {".github/workflows/ci.yml": WORKFLOW.replace("permissions:\n  contents: read\n", "")})
+    code, data = scan_rule(repo, "gha-missing-permissions", "--changed-lines-only")
+    assert code == 1 and [p for p, _, _ in failing(data)] == [".github/workflows/ci.yml"]
+
+
+def test_lines_deleted_at_the_end_of_a_yaml_block_touch_it(repo):
+    job_permissions = "    permissions:\n      contents: read\n"
+    text = WORKFLOW.replace("permissions:\n  contents: read\n", "") + job_permissions
+    write(repo, {".github/workflows/ci.yml": text})
+    commit(repo, "job permissions")
+    git(repo, "branch", "-f", "main")
+    write(repo, {".github/workflows/ci.yml": text.replace(job_permissions, "")})
+    code, data = scan_rule(repo, "gha-missing-permissions", "--changed-lines-only")
+    assert code == 1 and len(failing(data)) == 1
+
+
+def scan_rule(repo, rule: str, *args: str) -> tuple[int, dict]:
+    result = run_cli(["scan", ".", "-f", "json", "--rule", rule, "--diff-base", "main", *args], repo)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_standard_input_and_writing_a_baseline_are_refused(repo):
+    for args in (["-"], [".", "--write-baseline", "b.json"]):
+        result = run_cli(["scan", *args, "--diff-base", "main"], repo, stdin="a: 1\n")
+        assert result.exit_code == 2 and "--diff-base" in result.stderr
+    assert not (repo / "b.json").exists()
+
+
+def test_a_missing_path_is_an_error_in_both_modes(repo):
+    for extra in ([], ["-f", f"sarif={repo / 'o.sarif'}"]):
+        result = run_cli(["scan", "typo", "--diff-base", "main", "-f", "json", *extra], repo)
+        assert result.exit_code == 3, extra
+        assert json.loads(result.stdout)["notifications"][0]["message"] == "no such file or directory"
+
+
+def test_a_configuration_named_on_the_command_line_is_listed(repo):
+    write(repo, {"conf/soc2.yaml": "fail_on: low\n"})
+    commit(repo, "conf")
+    git(repo, "branch", "-f", "main")
+    write(repo, {"conf/soc2.yaml": f"fail_on: low\ndisable: [{EBS}]\n"})
+    result = run_cli(["scan", ".", "-f", "json", "--diff-base", "main", "--config", "conf/soc2.yaml"], repo)
+    assert exemptions(json.loads(result.stdout)) == [("config", "changed", "conf/soc2.yaml", None)]
+
+
+def test_unchanged_ignores_in_awkward_file_names_are_not_listed(repo, monkeypatch):
+    import soc2lint.exemptions as module
+
+    monkeypatch.setattr(module, "_GREP_CHUNK", 1)  # several `git grep` calls
+    names = ['q"x.tf', "tab\there.tf", "[ab].tf", "a b.tf"]
+    write(repo, {n: f"# soc2lint:ignore {RDS} -- legacy\n" + db("d") for n in names})
+    commit(repo, "odd names")
+    git(repo, "branch", "-f", "main")
+    write(repo, {n: f"# soc2lint:ignore {RDS} -- legacy\n" + db("d", "true") for n in names})
+    result = run_cli(["scan", ".", "-f", "json", "--diff-base", "main", "--rule", RDS], repo)
+    data = json.loads(result.stdout)
+    assert sorted(data["diff"]["files"]) == sorted(names) and exemptions(data) == []
+
+
+def test_a_file_name_that_is_not_utf8_gives_no_traceback(repo):
+    import os
+
+    with open(os.fsencode(repo) + b"/caf\xe9.tf", "w") as handle:
+        handle.write(volume("v"))
+    for fmt in ("summary", "sarif", "json", "github", "text"):
+        result = run_cli(["scan", ".", "--rule", EBS, "-f", fmt, "--diff-base", "main"], repo)
+        shown = "caf%EF%BF%BD.tf" if fmt == "sarif" else "caf\ufffd.tf"  # SARIF URIs are encoded
+        assert result.exit_code == 1 and shown in result.stdout, fmt

@@ -69,7 +69,7 @@ def report_data(result: ScanResult) -> dict:
 def diff_data(diff: DiffScope | None) -> dict | None:
     if diff is None:
         return None
-    return {"base": diff.base, "commit": diff.commit, "files": list(diff.files),
+    return {"base": diff.base, "base_commit": diff.base_commit, "files": list(diff.files),
             "deleted": list(diff.deleted), "affected": list(diff.affected),
             "changed_lines_only": diff.lines_only,
             "config_ref": diff.config_ref,
