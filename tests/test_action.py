@@ -83,10 +83,11 @@ def test_upload_runs_after_findings_and_before_the_job_fails():
 
 @pytest.fixture
 def runner(tmp_path) -> dict:
-    """RUNNER_TEMP holding this interpreter as the action's venv, and the GitHub files."""
+    """RUNNER_TEMP holding this interpreter's virtual environment as the action's, and the GitHub
+    files."""
     runner_temp = tmp_path / "runner"
-    (runner_temp / "soc2lint-venv").mkdir(parents=True)
-    os.symlink(BIN, runner_temp / "soc2lint-venv" / "bin")
+    runner_temp.mkdir()
+    os.symlink(sys.prefix, runner_temp / "soc2lint-venv")
     return {"RUNNER_TEMP": str(runner_temp), "GITHUB_OUTPUT": str(tmp_path / "output.txt"),
             "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
             "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/infra",
@@ -133,7 +134,8 @@ def test_push_scan_writes_outputs_summary_annotations_and_sarif(tmp_path, runner
     result, outputs, summary = _run_scan_step(repo, runner, paths="infra\nk8s",
                                               category="soc2lint/infra")
     assert result.returncode == 0, result.stderr
-    data = json.loads((Path(runner["RUNNER_TEMP"]) / "soc2lint.json").read_text())
+    [report] = Path(runner["RUNNER_TEMP"]).glob("soc2lint.*/report.json")
+    data = json.loads(report.read_text())
     assert outputs["exit-code"] == "1"
     assert outputs["findings"] == str(data["summary"]["outcomes"]["fail"]) != "0"
     assert outputs["sarif-file"] == "soc2lint.sarif"
@@ -163,7 +165,19 @@ def test_scan_step_stops_on_usage_errors(tmp_path, runner):
     repo = write(tmp_path / "repo", {"main.tf": BUCKET_TF})
     result, outputs, _ = _run_scan_step(repo, runner, fail_on="severe")
     assert result.returncode == 2 and outputs == {}
-    assert "::error title=soc2lint::" in result.stdout
+    assert re.search(r"^::error title=soc2lint::the scan could not start \(exit code 2\): .*"
+                     r"'severe' is not one of", result.stdout, re.M), result.stdout
+    result, outputs, _ = _run_scan_step(repo, runner, config="missing.yaml")
+    assert result.returncode == 2 and outputs == {}
+    assert "missing.yaml%3A configuration file not found" not in result.stdout  # message, not property
+    assert "missing.yaml: configuration file not found" in result.stdout
+
+
+def test_a_second_run_never_reports_the_first_runs_results(tmp_path, runner):
+    repo = write(tmp_path / "repo", {"main.tf": BUCKET_TF})
+    _, outputs, _ = _run_scan_step(repo, runner)
+    assert outputs["exit-code"] == "1"
+    Path(runner["GITHUB_OUTPUT"]).unlink()
     result, outputs, _ = _run_scan_step(repo, runner, config="missing.yaml")
     assert result.returncode == 2 and outputs == {}
 
@@ -229,6 +243,16 @@ def test_shallow_pull_request_checkout_fetches_the_base(pull_request, runner, tm
     assert result.returncode == 0, result.stderr
     assert "findings in changed files since" in summary and outputs["exit-code"] in ("0", "1")
     assert "infra/db.tf" not in re.findall(r"file=([^,]+)", result.stdout)
+
+
+def test_an_unreachable_base_commit_falls_back_to_the_full_scan(pull_request, runner):
+    repo, _ = pull_request
+    result, outputs, summary = _run_scan_step(repo, runner, event="pull_request", base="0" * 40)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^::warning title=soc2lint::the base commit 0{40} could not be fetched", result.stdout,
+                     re.M)
+    assert outputs["exit-code"] == "1" and (repo / "soc2lint.sarif").exists()
+    assert "Pull request view" not in summary
 
 
 def test_install_step_installs_the_action_checkout(tmp_path, index_reachable):
