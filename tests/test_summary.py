@@ -127,3 +127,12 @@ def test_configuration_diff_is_fenced(changed):
     text = summary(changed, ".", "--rule", RDS, "--diff-base", "main", "--no-config")
     assert "**configuration added**: `.soc2lint.yaml`: configuration added" in text
     assert "```diff\n--- .soc2lint.yaml (base " in text and "+fail_on: critical\n```" in text
+
+
+def test_brackets_in_linked_paths_and_many_exemption_changes(changed, monkeypatch):
+    monkeypatch.setattr(summary_module, "MAX_EXEMPTION_ROWS", 2)
+    write(changed, {f"[x]/e{i}.tf": "# soc2lint:ignore aws-ebs-volume-encrypted -- scratch\n"
+                    'resource "aws_ebs_volume" "v" {\n  encrypted = false\n}\n' for i in range(3)})
+    text = summary(changed, ".", "--rule", RDS, "--diff-base", "main", "--link-base", "https://x/b")
+    assert "[\\[x\\]/e0.tf:1](https://x/b/%5Bx%5D/e0.tf#L1)" in text
+    assert "| ... | 1 more | `soc2lint scan --diff-base` lists them all |" in text

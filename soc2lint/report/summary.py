@@ -12,6 +12,7 @@ from .audit_render import markdown_cell as cell
 
 MAX_BYTES = 1024 * 1024 - 4096  # GitHub's limit per step, with room for the caller's lines
 TOP_FINDINGS = 30
+MAX_EXEMPTION_ROWS = 200
 
 
 def render_summary(result: ScanResult, link_base: str | None = None) -> str:
@@ -112,6 +113,7 @@ def _link(path: str, line: int | None, link_base: str | None) -> str:
     if not link_base:
         return f"`{label}`" if "`" not in label else label
     anchor = f"#L{line}" if line else ""
+    label = label.replace("[", "\\[").replace("]", "\\]")
     return f"[{label}]({link_base.rstrip('/')}/{quote(path)}{anchor})"
 
 
@@ -125,10 +127,14 @@ def _exemptions(diff: DiffScope | None, link_base: str | None) -> list[str]:
     rows = [c for c in diff.exemption_changes if not c.diff]
     if rows:
         lines += ["| change | where | what |", "|---|---|---|"]
-        lines += [f"| {_label(c)} | {_where(c, link_base)} | {cell(c.summary)} |" for c in rows]
+        lines += [f"| {_label(c)} | {_where(c, link_base)} | {cell(c.summary)} |"
+                  for c in rows[:MAX_EXEMPTION_ROWS]]
+        if len(rows) > MAX_EXEMPTION_ROWS:
+            lines.append(f"| ... | {len(rows) - MAX_EXEMPTION_ROWS} more | `soc2lint scan --diff-base` "
+                         "lists them all |")
         lines.append("")
     for change in (c for c in diff.exemption_changes if c.diff):
-        lines += [f"**{_label(change)}**: `{change.path}`: {cell(change.summary)}", "",
+        lines += [f"**{_label(change)}**: {_link(change.path, None, None)}: {cell(change.summary)}", "",
                   "```diff", change.diff.replace("```", "``\u200b`"), "```", ""]
     return lines
 
