@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,13 +92,8 @@ def _config_at(request: ScanRequest) -> Config:
     """The configuration as of `config_ref`: the file named, or the nearest one above the first
     path in that revision; none there means the defaults."""
     from .config import CONFIG_NAMES
-    from .gitdiff import GitError, read_at, repository_root, resolve
 
-    try:
-        root = repository_root(_first_path(request))
-        commit = resolve(root, request.config_ref)
-    except GitError as exc:
-        raise UsageError(f"--config-ref: {exc}") from None
+    root, _ = _ref(request)
     if request.config:
         candidates = [Path(request.config).resolve()]
     else:
@@ -107,16 +103,36 @@ def _config_at(request: ScanRequest) -> Config:
         directories = directories[:directories.index(root) + 1] if root in directories else [start]
         candidates = [d / name for d in directories for name in (*CONFIG_NAMES, "pyproject.toml")]
     for candidate in candidates:
-        try:
-            relative = candidate.relative_to(root).as_posix()
-        except ValueError:
-            raise UsageError(f"{candidate}: not in the repository {root}") from None
-        text = read_at(root, commit, relative)
+        text = _read_at_ref(request, candidate)
         if text is not None and (candidate.name != "pyproject.toml" or "[tool.soc2lint" in text):
             return load_config(candidate, text)
     if request.config:
         raise UsageError(f"{request.config}: configuration file not found at {request.config_ref}")
     return Config()
+
+
+@functools.lru_cache(maxsize=4)
+def _ref(request: ScanRequest) -> tuple[Path, str]:
+    """The repository of the first path and the commit `config_ref` names in it."""
+    from .gitdiff import GitError, repository_root, resolve
+
+    try:
+        root = repository_root(_first_path(request))
+        return root, resolve(root, request.config_ref)
+    except GitError as exc:
+        raise UsageError(f"--config-ref: {exc}") from None
+
+
+def _read_at_ref(request: ScanRequest, path: Path) -> str | None:
+    """A file's text as of `config_ref`, or None when it is not there."""
+    from .gitdiff import read_at
+
+    root, commit = _ref(request)
+    try:
+        relative = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        raise UsageError(f"{path}: not in the repository {root}") from None
+    return read_at(root, commit, relative)
 
 
 def choose_rules(request: ScanRequest, config: Config | None = None,
@@ -247,16 +263,6 @@ def _baseline(request: ScanRequest, config: Config, namer: Namer, notes: list[No
         return read_baseline(path, display, text)
     except BaselineError as exc:
         raise UsageError(str(exc)) from None
-
-
-def _read_at_ref(request: ScanRequest, path: Path) -> str | None:
-    from .gitdiff import GitError, read_at, repository_root, resolve
-
-    try:
-        root = repository_root(_first_path(request))
-        return read_at(root, resolve(root, request.config_ref), path.resolve().relative_to(root).as_posix())
-    except (GitError, ValueError):
-        return None
 
 
 def _review(request: ScanRequest, config: Config, changes, result: ScanResult,
