@@ -41,6 +41,8 @@ class Discovery:
     exclude: Callable[[str], bool] | None = None  # repository-relative path (dirs end in /)
 
 
+TERRAFORM_CODE = ("terraform", "terraform-json")  # the kinds that declare resources
+TERRAFORM_KINDS = (*TERRAFORM_CODE, "tfvars")
 NOT_INPUTS = frozenset({".soc2lint.yaml", ".soc2lint.yml"})  # soc2lint's own configuration
 
 

@@ -17,17 +17,16 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .discovery import SKIP_DIRS, display, kind_of
+from .discovery import SKIP_DIRS, TERRAFORM_CODE, TERRAFORM_KINDS, display, kind_of
 from .fingerprint import identity_parts
 from .gitdiff import ChangeSet
 from .model import DiffScope, ExemptionChange, Finding, Outcome, Rule, ScanResult
 
-TERRAFORM_CODE = ("terraform", "terraform-json")  # kinds that hold resources
 _LOCAL_SOURCE = re.compile(r'"?source"?\s*[=:]\s*"(\.{1,2}/[^"]*)"')
 
 
 def is_terraform(path: str) -> bool:
-    return kind_of(posixpath.basename(path)) in (*TERRAFORM_CODE, "tfvars")
+    return kind_of(posixpath.basename(path)) in TERRAFORM_KINDS
 
 
 def changed_modules(changes: ChangeSet) -> set[str]:

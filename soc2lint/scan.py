@@ -8,15 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import engine
-from .discovery import Discovery, Source
+from .discovery import TERRAFORM_KINDS, Discovery, Source
 from .inventory import take_inventory
 from .model import Entity, Notification, Rule, ScanResult, Span
 from .suppress import Baseline, Ignore, Suppressor, inline_ignores, today
 
 CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
-
-
-TERRAFORM_KINDS = ("terraform", "terraform-json", "tfvars")
 
 
 def parse_source(source: Source) -> tuple[list[Entity], list[Notification], str | None]:
