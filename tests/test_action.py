@@ -255,16 +255,113 @@ def test_an_unreachable_base_commit_falls_back_to_the_full_scan(pull_request, ru
     assert "Pull request view" not in summary
 
 
+def _planted(repo: Path, markers: Path, names: list[str]) -> None:
+    """Python modules at the repository root that leave a marker file when imported, as a hostile
+    pull request would plant them (the scan and install steps run with the checkout as their
+    working directory)."""
+    markers.mkdir(exist_ok=True)
+    for name in names:
+        code = (f"open({str(markers / name.split('/')[0].removesuffix('.py'))!r}, 'w').write('ran')\n"
+                "raise SystemExit(0)\n")
+        write(repo, {name: code})
+
+
+PLANTED_FOR_SCAN = ["secrets.py", "json.py", "soc2lint/__init__.py", "click.py", "yaml.py",
+                    "sitecustomize.py", "usercustomize.py"]
+
+
+def test_modules_planted_in_the_checkout_never_run_in_the_scan_step(tmp_path, runner):
+    repo = write(tmp_path / "repo", {"infra/db.tf": BUCKET_TF})
+    markers = tmp_path / "markers"
+    _planted(repo, markers, PLANTED_FOR_SCAN)
+    result, outputs, summary = _run_scan_step(repo, runner, fail_on="critical")
+    assert list(markers.iterdir()) == [], result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr
+    [report] = Path(runner["RUNNER_TEMP"]).glob("soc2lint.*/report.json")
+    assert outputs["findings"] == str(json.loads(report.read_text())["summary"]["outcomes"]["fail"])
+    assert outputs["exit-code"] == "0" and outputs["findings"] != "0"
+    assert "## soc2lint:" in summary
+
+
+def test_the_printed_report_cannot_issue_workflow_commands(tmp_path, runner):
+    """The text report quotes file names; the runner executes no command while it is printed."""
+    name = "x\n::error::forged.tf"
+    repo = write(tmp_path / "repo", {"main.tf": BUCKET_TF})
+    (repo / name).write_text(BUCKET_TF)
+    result, _, _ = _run_scan_step(repo, runner)
+    lines = result.stdout.splitlines()
+    stop = [i for i, line in enumerate(lines) if line.startswith("::stop-commands::")]
+    assert len(stop) == 1, result.stdout
+    token = lines[stop[0]].removeprefix("::stop-commands::")
+    assert re.fullmatch(r"[0-9a-f]{32}", token)
+    resume = lines.index(f"::{token}::")
+    assert "Summary" in "\n".join(lines[stop[0]:resume])  # the text report is inside
+    outside = lines[:stop[0]] + lines[resume + 1:]
+    assert all(line.startswith(("::error ", "::warning ", "::notice ", "soc2lint: ")) or
+               not line.startswith("::") for line in outside), outside
+    assert not any("forged" in line for line in outside if line.startswith("::error::"))
+
+
 def test_install_step_installs_the_action_checkout(tmp_path, index_reachable):
+    """From the hash-pinned lock, with every Python isolated from the checkout it runs in."""
     runner_temp = tmp_path / "runner"
     runner_temp.mkdir()
+    repo = write(tmp_path / "repo", {"main.tf": BUCKET_TF})
+    markers = tmp_path / "markers"
+    _planted(repo, markers, ["venv.py", "ensurepip.py", "pip.py", "sys.py", "secrets.py",
+                             "soc2lint/__init__.py", "hatchling/__init__.py", "sitecustomize.py"])
     env = dict(os.environ, RUNNER_TEMP=str(runner_temp), ACTION_PATH=str(ROOT), SOC2LINT_VERSION="")
     env.pop("VIRTUAL_ENV", None)
     result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
-                             _step("Install soc2lint")["run"]], env=env, capture_output=True,
+                             _step("Install soc2lint")["run"]], cwd=repo, env=env, capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().endswith(__version__)
+    assert list(markers.iterdir()) == []
+    venv_python = runner_temp / "soc2lint-venv" / "bin" / "python"
+    frozen = subprocess.run([str(venv_python), "-I", "-m", "pip", "freeze", "--all"], cwd=tmp_path,
+                            capture_output=True, text=True, check=True).stdout
+    locked = _locked(ROOT / "requirements" / "action.txt")
+    installed = dict(line.split("==", 1) for line in frozen.splitlines() if "==" in line)
+    for name, version in installed.items():
+        if name.lower() not in ("soc2lint", "pip"):
+            assert version in locked.get(name.lower().replace("_", "-"), ()), (name, version)
+
+
+def _locked(path: Path) -> dict[str, set[str]]:
+    """Package name -> the versions the lock pins (a package may be pinned per Python version)."""
+    found: dict[str, set[str]] = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==([^ ;\\]+)", line)
+        if match:
+            found.setdefault(match[1].lower().replace("_", "-"), set()).add(match[2])
+    return found
+
+
+def test_the_install_lock_pins_every_dependency_with_hashes():
+    """requirements/action.txt covers pyproject's dependencies and build backend, each pinned to
+    one version with its hashes, so the Action's `pip install --require-hashes` cannot drift."""
+    from packaging.requirements import Requirement
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    lock = (ROOT / "requirements" / "action.txt").read_text()
+    entries = re.split(r"\n(?=[A-Za-z0-9])", lock.split("\n", 2)[2])
+    for entry in entries:
+        assert re.match(r"^[A-Za-z0-9_.-]+==\S+", entry), entry
+        assert "--hash=sha256:" in entry, entry.splitlines()[0]
+    locked = _locked(ROOT / "requirements" / "action.txt")
+    wanted = [*project["project"]["dependencies"], *project["build-system"]["requires"]]
+    for spec in map(Requirement, wanted):
+        versions = locked.get(spec.name.lower().replace("_", "-"))
+        assert versions, f"{spec.name} is not in requirements/action.txt"
+        assert all(spec.specifier.contains(v, prereleases=True) for v in versions), (spec, versions)
+    install = _step("Install soc2lint")["run"]
+    assert "--require-hashes" in install and "--no-build-isolation --no-index" in install
 
 
 def test_readme_workflow_validates(tmp_path):

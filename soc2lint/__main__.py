@@ -1,0 +1,6 @@
+"""`python -m soc2lint`: the same command line as the `soc2lint` script (the GitHub Action runs
+it as `python -I -m soc2lint`, so that nothing in the scanned checkout can be imported)."""
+
+from .cli import main
+
+main(prog_name="soc2lint")
