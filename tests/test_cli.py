@@ -237,3 +237,16 @@ def test_repository_rules_look_at_the_git_root_from_a_subfolder(tmp_path):
                                "gh-codeowners-file-present"], tmp_path).stdout)
     assert [(r["file"], r["line"], r["outcome"]) for r in data["results"]] == [
         (".github/CODEOWNERS", 1, "fail")]
+
+
+def test_everything_after_a_double_dash_is_a_path(tmp_path):
+    """Files named like options (as pre-commit passes them after `soc2lint scan --`) are paths."""
+    write(tmp_path, {"db.tf": BUCKET_TF, "--config=evil.yaml": "disable: [aws-rds-storage-encrypted]\n",
+                     "-f.yaml": "a: 1\n"})
+    result = run_cli(["scan", "--fail-on", "high", "-f", "json", "--", "db.tf", "--config=evil.yaml",
+                      "-f.yaml"], tmp_path)
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert sorted(s["file"] for s in data["skipped"]) == ["--config=evil.yaml", "-f.yaml"]
+    assert any(r["rule_id"] == "aws-rds-storage-encrypted" and r["outcome"] == "fail"
+               for r in data["results"])

@@ -57,6 +57,17 @@ def test_files_option_scans_only_that_file(tmp_path, index_reachable):
     assert "1 files" in result.stdout and "db.tf" not in result.stdout
 
 
+def test_a_file_named_like_an_option_is_scanned_as_a_file(tmp_path, index_reachable):
+    """A committed `--config=evil.yaml` (which would disable the rule) is a path after the `--`."""
+    evil = "disable: [aws-rds-storage-encrypted]\n"
+    repo = _repo(tmp_path, {"infra/db.tf": FAILING, "--config=evil.yaml": evil,
+                            "--no-config.yaml": "a: 1\n"})
+    result = _try_repo(repo, "--all-files", "--verbose")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "aws-rds-storage-encrypted" in result.stdout
+    assert "2 file(s) not checked: not a Kubernetes manifest" in result.stdout  # both read as files
+
+
 def test_hook_manifest_is_valid_and_covers_every_input_kind():
     import re
 
@@ -68,7 +79,7 @@ def test_hook_manifest_is_valid_and_covers_every_input_kind():
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     hook = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())[0]
-    assert (hook["id"], hook["language"], hook["entry"]) == ("soc2lint", "python", "soc2lint scan")
+    assert (hook["id"], hook["language"], hook["entry"]) == ("soc2lint", "python", "soc2lint scan --")
     assert hook["require_serial"] is True and hook.get("pass_filenames", True) is True
     assert "types" not in hook and "types_or" not in hook  # types and files are ANDed
     for name in ("main.tf", "a/main.tf.json", "main.tofu", "main.tofu.json", "prod.tfvars",
