@@ -83,6 +83,43 @@ class Config:
                               f"({known})")
         return self.var_files + self.environments[chosen]
 
+    def settings(self, root: Path) -> list[str]:
+        """The settings as sorted `key: value` lines (values in JSON, paths relative to `root`,
+        defaults left out): what the configuration decides, however the file is written."""
+        base = _relative(self.base, root) if self.path else ""
+
+        def files(items: tuple[VarFile, ...]) -> list:
+            return [[_relative(v.file, root), _relative(v.module, root) if v.module else None]
+                    for v in items]
+
+        values: dict[str, Any] = {
+            "rules_dirs": [_relative(d, root) for d in self.rules_dirs],
+            "select.ids": sorted(self.select_ids), "select.tags": sorted(self.select_tags),
+            "select.criteria": sorted(self.select_criteria), "enable": sorted(self.enable),
+            "disable": sorted(self.disable),
+            "exclude": [rebase_pattern(p, base) for p in self.exclude],
+            "fail_on": self.fail_on, "baseline": _relative(self.baseline, root) if self.baseline else None,
+            "inline_ignores": None if self.inline_ignores else False,
+            "terraform.var_files": files(self.var_files),
+            "terraform.environment": self.environment,
+            **{f"severity.{rule}": level for rule, level in self.severity.items()},
+            **{f"terraform.environments.{name}": files(items) for name, items in self.environments.items()},
+        }
+        lines = [f"{key}: {json.dumps(value, ensure_ascii=False)}" for key, value in sorted(values.items())
+                 if value not in (None, [], ())]
+        ignores = [{"rule": list(i.rules), "paths": [rebase_pattern(p, base) for p in i.paths],
+                    "resource": i.resource, "expires": i.expires.isoformat() if i.expires else None,
+                    "owner": i.owner, "justification": i.justification} for i in self.ignores]
+        return lines + sorted(f"ignores[]: {json.dumps(i, ensure_ascii=False)}" for i in ignores)
+
+
+def _relative(path: Path, root: Path) -> str:
+    """`path` relative to `root` as a POSIX path, or as given when it lies elsewhere."""
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
 
 def find_config(start: Path) -> Path | None:
     """The nearest configuration file from `start` up to its repository root."""
@@ -94,11 +131,39 @@ def find_config(start: Path) -> Path | None:
             if (directory / name).is_file():
                 return directory / name
         pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and "[tool.soc2lint" in pyproject.read_text("utf-8", "replace"):
+        if pyproject.is_file() and declares_settings(pyproject, pyproject.read_text("utf-8", "replace")):
             return pyproject
         if (directory / ".git").exists():
             return None
     return None
+
+
+def declares_settings(path: Path, text: str) -> bool:
+    """Whether a file holds soc2lint settings: a .soc2lint.yaml does; a pyproject.toml does when
+    its parsed TOML has `tool.soc2lint`, however written (a table, an inline table, dotted keys),
+    and not for a mere mention in a comment or a string. A pyproject.toml that is not valid TOML
+    counts when it mentions soc2lint at all, so that loading it names the error."""
+    if path.name != "pyproject.toml":
+        return True
+    try:
+        data = _toml().loads(text)
+    except _toml().TOMLDecodeError:
+        return "soc2lint" in text
+    return _tool_settings(data) is not None
+
+
+def _toml():
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    return tomllib
+
+
+def _tool_settings(data: Mapping[str, Any]) -> Any:
+    """`tool.soc2lint` of a parsed pyproject.toml, or None."""
+    tool = data.get("tool")
+    return tool.get("soc2lint") if isinstance(tool, dict) else None
 
 
 def path_matcher(patterns: Sequence[str], base: str = "") -> Callable[[str], bool]:
@@ -141,17 +206,14 @@ def load_config(path: Path, text: str | None = None) -> Config:
 def _parse(path: Path, text: str) -> tuple[Any, list[Span]]:
     """The raw settings and where each ignore entry starts."""
     if path.name == "pyproject.toml":
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover - exercised on Python 3.10 only
-            import tomli as tomllib
         try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+            data = _toml().loads(text)
+        except _toml().TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
         lines = [Span(n) for n, line in enumerate(text.splitlines(), 1)
                  if line.strip().replace(" ", "") == "[[tool.soc2lint.ignores]]"]
-        return data.get("tool", {}).get("soc2lint", {}), lines
+        settings = _tool_settings(data)
+        return ({} if settings is None else settings), lines
     import yaml
 
     from .parsers.yamlspans import load_documents

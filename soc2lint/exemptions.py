@@ -1,6 +1,7 @@
 """Every change since a diff base that could exempt code: inline ignores added or removed, and
-changes to the configuration, the baseline and rule files, so a pull request cannot exempt itself
-unseen."""
+changes to the configuration (compared as parsed settings, however written), the baseline and
+rule files, so a pull request cannot exempt itself unseen. The failures such changes exempt are
+found in `soc2lint.exempted`."""
 
 from __future__ import annotations
 
@@ -9,35 +10,40 @@ import datetime
 import difflib
 import json
 import posixpath
-import re
 from collections import Counter
 from collections.abc import Iterable
 
-from .config import CONFIG_NAMES
+from .config import CONFIG_NAMES, Config, ConfigError, declares_settings, load_config
 from .discovery import display, kind_of
 from .gitdiff import ChangeSet, FileChange, GitError, git
 from .model import ExemptionChange
 from .suppress import inline_ignores
 
 MAX_DIFF_LINES = 200
-_TOOL_TABLE = re.compile(r"^\s*\[\[?\s*tool\.soc2lint\s*[.\]]")
 _GREP_CHUNK = 500  # paths per `git grep`, well under the command-line limit
 
 
 def exemption_changes(changes: ChangeSet, today: datetime.date, baselines: Iterable[str] = (),
-                      rules_dirs: Iterable[str] = (), configs: Iterable[str] = ()) -> list[ExemptionChange]:
+                      rules_dirs: Iterable[str] = (), configs: Iterable[str] = (),
+                      effective: tuple[Config, Config] | None = None) -> list[ExemptionChange]:
     """Ignores added or removed, and changes to configuration, baseline and rule files.
 
     `baselines`, `rules_dirs` and `configs` (configuration files named on the command line) are
-    repository-relative paths."""
+    repository-relative paths; `effective` is the configuration the run would use at the base and
+    now, compared as settings (a file the run does not use is compared on its own)."""
     baselines, configs = set(baselines), set(configs)
     rules_dirs = [d.rstrip("/") + "/" for d in rules_dirs]
     found: list[ExemptionChange] = []
+    used: set[str] = set()
+    if effective is not None:
+        found.extend(_effective_change(changes, *effective))
+        used = {_name(changes, c.path) for c in effective if c.path}
     with_ignores = _files_with_ignores(changes)
     for path, change in sorted(changes.files.items()):
         name = posixpath.basename(path)
         if name in CONFIG_NAMES or name == "pyproject.toml" or path in configs:
-            found.extend(_config_change(changes, change))
+            if path not in used and change.old_path not in used:
+                found.extend(_config_change(changes, change))
         elif path in baselines or change.old_path in baselines:
             found.extend(_baseline_change(changes, change))
         elif any(path.startswith(d) for d in rules_dirs):
@@ -48,17 +54,31 @@ def exemption_changes(changes: ChangeSet, today: datetime.date, baselines: Itera
     return [dataclasses.replace(c, path=display(c.path)) for c in found]
 
 
+def _name(changes: ChangeSet, path) -> str:
+    """A path relative to the repository (as git names it)."""
+    try:
+        return path.resolve().relative_to(changes.root).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _verb(change: FileChange) -> str:
     return {"added": "added", "deleted": "removed"}.get(change.status, "changed")
 
 
 def _new_text(changes: ChangeSet, change: FileChange) -> str | None:
+    """The file now, read as the scan reads it (a leading byte-order mark dropped)."""
     if change.status == "deleted":
         return None
     try:
-        return (changes.root / change.path).read_text(encoding="utf-8")
+        return (changes.root / change.path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
+
+
+def _old_text(changes: ChangeSet, change: FileChange) -> str | None:
+    text = changes.old_text(change)
+    return text.removeprefix("\ufeff") if text else text
 
 
 def _files_with_ignores(changes: ChangeSet) -> set[str]:
@@ -79,7 +99,7 @@ def _files_with_ignores(changes: ChangeSet) -> set[str]:
 def _ignore_changes(changes: ChangeSet, change: FileChange, today: datetime.date,
                     with_ignores: set[str]) -> list[ExemptionChange]:
     text = _new_text(changes, change) or ""
-    old_text = changes.old_text(change) if change.old_path in with_ignores else ""
+    old_text = _old_text(changes, change) if change.old_path in with_ignores else ""
     if "soc2lint:ignore" not in text and not old_text:
         return []
 
@@ -114,36 +134,56 @@ def _describe(ignore) -> str:
                    else " (no justification: it does not apply)")
 
 
-def _config_change(changes: ChangeSet, change: FileChange) -> list[ExemptionChange]:
-    old = _settings(change.old_path, changes.old_text(change))
-    new = _settings(change.path, _new_text(changes, change))
+def _effective_change(changes: ChangeSet, before: Config, after: Config) -> list[ExemptionChange]:
+    """The configuration the run uses, at the base and now, compared setting by setting."""
+    old, new = before.settings(changes.root), after.settings(changes.root)
     if old == new:
-        return []  # a pyproject.toml changed outside [tool.soc2lint]
-    before = f"{change.old_path or change.path} (base {changes.commit[:12]})"
-    after = change.path if change.status != "deleted" else "/dev/null"
-    diff = list(difflib.unified_diff(old.splitlines(), new.splitlines(), before, after,
-                                     lineterm="", n=2))
-    return [ExemptionChange("config", _verb(change), change.path, None,
-                            f"configuration {_verb(change)}", _cap(diff))]
+        return []
+    old_name = _name(changes, before.path) if before.path else None
+    new_name = _name(changes, after.path) if after.path else None
+    verb = "added" if old_name is None else "removed" if new_name is None else "changed"
+    moved = f" (now read from {new_name}, was {old_name})" if verb == "changed" and old_name != new_name else ""
+    return [ExemptionChange("config", verb, new_name or old_name or "", None,
+                            f"configuration {verb}{moved}",
+                            _settings_diff(changes, old, new, old_name, new_name))]
 
 
-def _settings(path: str | None, text: str | None) -> str:
-    """The soc2lint settings in a configuration file: all of it, or pyproject's [tool.soc2lint]."""
+def _config_change(changes: ChangeSet, change: FileChange) -> list[ExemptionChange]:
+    """A configuration file the run does not use, compared as settings on its own."""
+    old = _settings(changes, change.old_path, _old_text(changes, change))
+    new = _settings(changes, change.path if change.status != "deleted" else None,
+                    _new_text(changes, change))
+    if old == new:
+        return []  # a pyproject.toml changed outside tool.soc2lint
+    verb = "added" if not old else "removed" if not new else "changed"
+    return [ExemptionChange("config", verb, change.path, None, f"configuration {verb}",
+                            _settings_diff(changes, old, new, change.old_path or change.path,
+                                           change.path if change.status != "deleted" else None))]
+
+
+def _settings_diff(changes: ChangeSet, old: list[str], new: list[str], old_name: str | None,
+                   new_name: str | None) -> str:
+    before = f"{old_name or '(no configuration)'} (base {changes.commit[:12]})"
+    after = new_name or "(no configuration)"
+    return _cap(list(difflib.unified_diff(old, new, before, after, lineterm="", n=2)))
+
+
+def _settings(changes: ChangeSet, path: str | None, text: str | None) -> list[str]:
+    """The settings a configuration file holds, as `Config.settings` lines (none when it holds no
+    soc2lint settings, one line naming the error when it cannot be read)."""
     if not text or not path:
-        return ""
-    if posixpath.basename(path) != "pyproject.toml":
-        return text
-    kept, inside = [], False
-    for line in text.splitlines():
-        if line.strip().startswith("["):
-            inside = bool(_TOOL_TABLE.match(line))
-        if inside:
-            kept.append(line)
-    return "\n".join(kept) + ("\n" if kept else "")
+        return []
+    location = changes.root / path
+    if not declares_settings(location, text):
+        return []
+    try:
+        return load_config(location, text).settings(changes.root)
+    except ConfigError as exc:
+        return [f"(not a valid configuration: {str(exc).removeprefix(str(location) + ': ')})"]
 
 
 def _baseline_change(changes: ChangeSet, change: FileChange) -> list[ExemptionChange]:
-    old = _baseline_entries(changes.old_text(change))
+    old = _baseline_entries(_old_text(changes, change))
     new = _baseline_entries(_new_text(changes, change))
     added, removed = sorted(new - old), sorted(old - new)
     if not added and not removed:
@@ -155,9 +195,13 @@ def _baseline_change(changes: ChangeSet, change: FileChange) -> list[ExemptionCh
 
 
 def _baseline_entries(text: str | None) -> set[tuple[str, ...]]:
+    """Each entry as every key that identifies a finding (instance and evaluating root too)."""
     try:
         data = json.loads(text) if text else {}
-        return {(e["rule"], e["path"], e["address"]) for e in data.get("findings", [])}
+        return {(e["rule"], e["path"], e["address"],
+                 *([f"[{e['instance_key']}]"] if e.get("instance_key") else []),
+                 *([f"(from {e['context']})"] if e.get("context") else []))
+                for e in data.get("findings", [])}
     except (ValueError, KeyError, TypeError, AttributeError):
         return {("(unreadable baseline)", "", "")}
 

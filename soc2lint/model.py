@@ -291,6 +291,21 @@ class ExemptionChange:
 
 
 @dataclass(frozen=True)
+class ExemptedFailure:
+    """A failure a change exempts: suppressed, baselined or deselected in the change, while at
+    the base it failed and counted, or did not exist."""
+
+    rule_id: str
+    path: str
+    line: int
+    address: str
+    mechanism: str  # inline | config | baseline | deselected | excluded
+    source: str  # where the exemption is written: file:line of the ignore, config or baseline file
+    at_base: str  # failing | absent
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class DiffScope:
     """What a pull-request run reports: files changed since `base`, or only changed lines."""
 
@@ -302,6 +317,7 @@ class DiffScope:
     exemption_changes: tuple[ExemptionChange, ...] = ()
     config_ref: str | None = None  # configuration and baseline read as of this revision
     affected: tuple[str, ...] = ()  # unchanged files of changed modules with new failures
+    exempted: tuple[ExemptedFailure, ...] = ()  # failures the change exempts, however written
 
     @property
     def base_label(self) -> str:

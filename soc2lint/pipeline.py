@@ -13,12 +13,17 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Config, ConfigError, find_config, load_config, path_matcher
 from .discovery import Namer, discover
-from .model import Notification, Rule, ScanResult, Severity
-from .scan import CODEOWNERS_LOCATIONS
+from .exempted import Selection
+from .model import Finding, Notification, Outcome, Rule, ScanResult, Severity
+from .scan import CODEOWNERS_LOCATIONS, Policy
 from .suppress import today as current_date
+
+if TYPE_CHECKING:
+    from .gitdiff import ChangeSet
 
 
 class UsageError(Exception):
@@ -72,7 +77,7 @@ def load_project_config(request: ScanRequest) -> Config:
         return Config()
     try:
         if request.config_ref:
-            return _config_at(request)
+            return config_at(request, request.config_ref)
         if request.config:
             if not Path(request.config).is_file():
                 raise UsageError(f"{request.config}: configuration file not found")
@@ -88,12 +93,14 @@ def _first_path(request: ScanRequest) -> Path:
     return Path(next((p for p in request.paths if p != "-"), "."))
 
 
-def _config_at(request: ScanRequest) -> Config:
-    """The configuration as of `config_ref`: the file named, or the nearest one above the first
-    path in that revision; none there means the defaults."""
-    from .config import CONFIG_NAMES
+def config_at(request: ScanRequest, ref: str) -> Config:
+    """The configuration as of the revision `ref`: the file named, or the nearest one above the
+    first path in that revision; none there means the defaults. Raises ConfigError."""
+    from .config import CONFIG_NAMES, declares_settings
 
-    root, _ = _ref(request)
+    if not request.use_config:
+        return Config()
+    root, _ = _ref(_first_path(request).resolve(), ref)
     if request.config:
         candidates = [Path(request.config).resolve()]
     else:
@@ -103,31 +110,31 @@ def _config_at(request: ScanRequest) -> Config:
         directories = directories[:directories.index(root) + 1] if root in directories else [start]
         candidates = [d / name for d in directories for name in (*CONFIG_NAMES, "pyproject.toml")]
     for candidate in candidates:
-        text = _read_at_ref(request, candidate)
-        if text is not None and (candidate.name != "pyproject.toml" or "[tool.soc2lint" in text):
+        text = read_at_ref(request, candidate, ref)
+        if text is not None and declares_settings(candidate, text):
             return load_config(candidate, text)
     if request.config:
-        raise UsageError(f"{request.config}: configuration file not found at {request.config_ref}")
+        raise UsageError(f"{request.config}: configuration file not found at {ref}")
     return Config()
 
 
-@functools.lru_cache(maxsize=4)
-def _ref(request: ScanRequest) -> tuple[Path, str]:
-    """The repository of the first path and the commit `config_ref` names in it."""
+@functools.lru_cache(maxsize=8)
+def _ref(first: Path, ref: str) -> tuple[Path, str]:
+    """The repository of the first path and the commit `ref` names in it."""
     from .gitdiff import GitError, repository_root, resolve
 
     try:
-        root = repository_root(_first_path(request))
-        return root, resolve(root, request.config_ref)
+        root = repository_root(first)
+        return root, resolve(root, ref)
     except GitError as exc:
         raise UsageError(f"--config-ref: {exc}") from None
 
 
-def _read_at_ref(request: ScanRequest, path: Path) -> str | None:
-    """A file's text as of `config_ref`, or None when it is not there."""
+def read_at_ref(request: ScanRequest, path: Path, ref: str) -> str | None:
+    """A file's text as of the revision `ref`, or None when it is not there."""
     from .gitdiff import read_at
 
-    root, commit = _ref(request)
+    root, commit = _ref(_first_path(request).resolve(), ref)
     try:
         relative = path.resolve().relative_to(root).as_posix()
     except ValueError:
@@ -189,14 +196,10 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
         inventory: bool = False) -> ScanRun:
     """Discover, parse, evaluate and mark suppressed findings (and take the inventory); with a
     diff base, also the view of the change."""
-    from .scan import Policy, scan
-    from .suppress import config_ignores
+    from .scan import scan
 
     now = today or current_date()
     namer = Namer()
-    base = namer.name(config.base) if config.path else ""
-    base = "" if base == "." else base
-    exclude = path_matcher(config.exclude, base) if config.exclude else None
     try:
         var_files = [(v.file, v.module) for v in config.environment_var_files(request.environment)]
     except ConfigError as exc:
@@ -205,27 +208,39 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
     for path, _ in var_files:
         if not path.is_file():
             raise UsageError(f"{path}: variable file not found")
-    changes, paths, all_terraform = _changes(request, var_files)
-    found = discover(paths, request.stdin_text, request.stdin_name, exclude=exclude)
-    if changes is not None and not request.full_scan and any(
-            p in changes.files for p in CODEOWNERS_LOCATIONS):
-        found.roots.append((namer.name(changes.root), changes.root))  # repository-level rules
-    baseline = _baseline(request, config, namer, found.notifications)
-    config_name = namer.name(config.path) if config.path else ""
-    policy = Policy(tuple(config_ignores(config.ignores, config_name, base, now)), baseline, now,
-                    inline=request.inline_ignores and config.inline_ignores)
+    change = _change(request, config, rules, var_files, now) if request.diff_base else None
+    selection = _selection(config, rules, namer)
+    found = discover(change.paths if change else list(request.paths), request.stdin_text,
+                     request.stdin_name, exclude=selection.excluded)
+    if change is not None and not request.full_scan and any(
+            p in change.changes.files for p in CODEOWNERS_LOCATIONS):
+        found.roots.append((namer.name(change.changes.root), change.changes.root))  # repository rules
+    policy = _policy(request, config, namer, now, request.config_ref, found.notifications)
     result = scan(found, rules, progress, var_files=var_files, policy=policy, inventory=inventory)
     reported = None
-    if changes is not None:
-        reported = _review(request, config, changes, result, now, rules, var_files, all_terraform)
-    return ScanRun(result, config, config_name or None, tuple(rules), now, reported)
+    if change is not None:
+        reported = _review(request, config, change, result, rules, var_files, selection, policy)
+    return ScanRun(result, config, selection.config_name, tuple(rules), now, reported)
 
 
-def _changes(request: ScanRequest, var_files: list):
-    """With a diff base: the changes, the paths to scan for them (every path when the full scan is
-    needed, for SARIF or after a variable file changed), and whether a variable file changed."""
-    if not request.diff_base:
-        return None, list(request.paths), False
+@dataclass(frozen=True)
+class _Change:
+    """A pull-request run's changes, what to scan for them, and the base's configuration."""
+
+    changes: ChangeSet
+    paths: list[str]
+    all_terraform: bool  # a variable file changed: any root module may have changed
+    base: Config
+    base_rules: tuple[Rule, ...]
+    base_policy: Policy
+    notes: tuple[Notification, ...] = ()
+
+
+def _change(request: ScanRequest, config: Config, rules: Sequence[Rule], var_files: list,
+            now: datetime.date) -> _Change:
+    """The changes since the diff base and the base's side. Every path is scanned when SARIF
+    needs the full scan, a variable file changed, or the configuration or baseline changed (what
+    they exempt can lie in any file)."""
     from .gitdiff import GitError, changes_since
     from .review import scan_paths, var_files_changed
 
@@ -233,14 +248,68 @@ def _changes(request: ScanRequest, var_files: list):
         changes = changes_since(request.diff_base, _first_path(request))
     except GitError as exc:
         raise UsageError(f"--diff-base: {exc}") from None
+    notes: list[Notification] = []
+    base, base_rules = _base_configuration(request, changes, rules, notes)
+    base_policy = _policy(request, base, Namer(), now, changes.commit, [])
     all_terraform = var_files_changed(changes, var_files)
-    if request.full_scan or all_terraform:
-        return changes, list(request.paths), all_terraform
-    return changes, scan_paths(changes, request.paths), all_terraform
+    baselines = {_in_repository(changes, b) for b in (request.baseline, config.baseline, base.baseline)}
+    widen = (request.full_scan or all_terraform or bool(baselines & set(changes.files))
+             or config.settings(changes.root) != base.settings(changes.root))
+    paths = list(request.paths) if widen else scan_paths(changes, request.paths)
+    return _Change(changes, paths, all_terraform, base, base_rules, base_policy, tuple(notes))
 
 
-def _baseline(request: ScanRequest, config: Config, namer: Namer, notes: list[Notification]):
-    """The baseline named on the command line or in the configuration (as of `config_ref`)."""
+def _base_configuration(request: ScanRequest, changes: ChangeSet, rules: Sequence[Rule],
+                        notes: list[Notification]) -> tuple[Config, tuple[Rule, ...]]:
+    """The configuration at the base and the rules it selects; when either cannot be read, the
+    defaults and the rules selected now, with a warning."""
+    try:
+        base = config_at(request, changes.commit)
+    except (ConfigError, UsageError) as exc:
+        notes.append(Notification(_first_path(request).as_posix(), f"the configuration at the base "
+                                  f"cannot be read ({exc}); it is compared as empty", "warning"))
+        base = Config()
+    try:
+        return base, tuple(choose_rules(request, base))
+    except UsageError as exc:
+        notes.append(Notification(_first_path(request).as_posix(), f"the rules the base's "
+                                  f"configuration selects cannot be told ({exc}); rules it "
+                                  "deselects are not listed", "warning"))
+        return base, tuple(rules)
+
+
+def _in_repository(changes: ChangeSet, path) -> str | None:
+    try:
+        return Path(path).resolve().relative_to(changes.root).as_posix() if path else None
+    except ValueError:
+        return None
+
+
+def _selection(config: Config, rules: Sequence[Rule], namer: Namer) -> Selection:
+    """The rules a configuration runs, the paths it excludes and its file's display name."""
+    base = namer.name(config.base) if config.path else ""
+    base = "" if base == "." else base
+    return Selection(frozenset(r.id for r in rules),
+                     path_matcher(config.exclude, base) if config.exclude else None,
+                     namer.name(config.path) if config.path else None)
+
+
+def _policy(request: ScanRequest, config: Config, namer: Namer, now: datetime.date,
+            ref: str | None, notes: list[Notification]) -> Policy:
+    """What decides which findings count under `config`: its ignores, the baseline (read as of
+    `ref` when given) and whether inline ignores apply."""
+    from .suppress import config_ignores
+
+    selection = _selection(config, (), namer)
+    base = namer.name(config.base) if config.path else ""
+    ignores = config_ignores(config.ignores, selection.config_name or "", "" if base == "." else base, now)
+    return Policy(tuple(ignores), _baseline(request, config, namer, notes, ref), now,
+                  inline=request.inline_ignores and config.inline_ignores)
+
+
+def _baseline(request: ScanRequest, config: Config, namer: Namer, notes: list[Notification],
+              ref: str | None = None):
+    """The baseline named on the command line or in the configuration (as of `ref`)."""
     from .suppress import BaselineError, read_baseline
 
     path = request.baseline or (str(config.baseline) if config.baseline else None)
@@ -248,10 +317,10 @@ def _baseline(request: ScanRequest, config: Config, namer: Namer, notes: list[No
         return None
     display = path if request.baseline else namer.name(Path(path))
     text = None
-    if request.config_ref:
-        text = _read_at_ref(request, Path(path))
+    if ref:
+        text = read_at_ref(request, Path(path), ref)
         if text is None:
-            notes.append(Notification(display, f"baseline does not exist at {request.config_ref}: "
+            notes.append(Notification(display, f"baseline does not exist at {ref}: "
                                       "no finding is baselined", "warning"))
             return None
     elif not request.baseline and not Path(path).exists():
@@ -265,22 +334,59 @@ def _baseline(request: ScanRequest, config: Config, namer: Namer, notes: list[No
         raise UsageError(str(exc)) from None
 
 
-def _review(request: ScanRequest, config: Config, changes, result: ScanResult,
-            now: datetime.date, rules: Sequence[Rule], var_files: list, all_terraform: bool) -> ScanResult:
-    """The result limited to the change, with the exemption changes it makes."""
+def _review(request: ScanRequest, config: Config, change: _Change, result: ScanResult,
+            rules: Sequence[Rule], var_files: list, selection: Selection, policy: Policy) -> ScanResult:
+    """The result limited to the change, with the exemption changes it makes and the failures
+    they exempt."""
     from .exemptions import exemption_changes
-    from .review import restrict
+    from .review import ExemptionCheck, restrict
 
-    def relative(path) -> str | None:
-        try:
-            return Path(path).resolve().relative_to(changes.root).as_posix() if path else None
-        except ValueError:
-            return None
-
-    named = [relative(p) for p in (request.baseline, config.baseline, request.config,
-                                   *config.rules_dirs, *request.rules_dirs)]
+    changes = change.changes
+    named = [_in_repository(changes, p) for p in (request.baseline, config.baseline, request.config,
+                                                  *config.rules_dirs, *request.rules_dirs)]
     baselines, configs, rules_dirs = named[:2], named[2:3], named[3:]
-    exemptions = exemption_changes(changes, now, [b for b in baselines if b],
-                                   [d for d in rules_dirs if d], [c for c in configs if c])
-    return restrict(result, changes, request.changed_lines_only, rules, var_files, all_terraform,
-                    exemptions, request.config_ref)
+    exemptions = exemption_changes(changes, policy.today or current_date(),
+                                   [b for b in baselines if b], [d for d in rules_dirs if d],
+                                   [c for c in configs if c], _proposed(request, change.base, config))
+    base = _selection(change.base, change.base_rules, Namer())
+    check = ExemptionCheck(selection, base, change.base_policy,
+                           tuple({r.id: r for r in (*rules, *change.base_rules)}.values()),
+                           _deselected(request, config, selection, base, change, var_files, policy))
+    reported = restrict(result, changes, request.changed_lines_only, rules, var_files,
+                        change.all_terraform, exemptions, request.config_ref, check)
+    return dataclasses.replace(reported, notifications=(*reported.notifications, *change.notes))
+
+
+def _proposed(request: ScanRequest, base: Config, config: Config) -> tuple[Config, Config] | None:
+    """The configuration at the base and the one the change proposes (the working tree's, also
+    when the run reads the base's), for the list of exemption changes; None to compare each
+    changed configuration file on its own (no configuration, or the proposed one is invalid)."""
+    if not request.use_config:
+        return None
+    if not request.config_ref:
+        return base, config
+    try:
+        return base, load_project_config(dataclasses.replace(request, config_ref=None))
+    except UsageError:
+        return None
+
+
+def _deselected(request: ScanRequest, config: Config, head: Selection, base: Selection,
+                change: _Change, var_files: list, policy: Policy) -> tuple[Finding, ...]:
+    """The failures the base's configuration would report that the configuration now does not
+    run: rules it no longer selects, and (with every rule of the base) files it now excludes."""
+    from .scan import scan
+
+    def excludes(settings: list[str]) -> list[str]:
+        return [line for line in settings if line.startswith("exclude:")]
+
+    dropped = [r for r in change.base_rules if r.id not in head.rule_ids]
+    root = change.changes.root
+    newly_excluded = head.excluded is not None and excludes(config.settings(root)) != excludes(
+        change.base.settings(root))
+    if (not dropped and not newly_excluded) or "-" in request.paths:
+        return ()
+    found = discover(list(request.paths), exclude=base.excluded)
+    done = scan(found, change.base_rules if newly_excluded else dropped, var_files=var_files,
+                policy=policy)
+    return tuple(f for f in done.findings if f.outcome is Outcome.FAIL)

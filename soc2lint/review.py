@@ -5,7 +5,8 @@ A finding is in the change when its file changed (with `lines_only`: when its bl
 call that created it, holds a changed line), when it concerns a repository file that changed, or
 when it fails now but did not fail at the base although the change can have caused it: in a file
 of a changed Terraform module or of a module such a module calls, after a change to a variable
-file, or (with `lines_only`) elsewhere in a changed file.
+file, or (with `lines_only`) elsewhere in a changed file. The failures the change exempts
+(`soc2lint.exempted`) are judged against the same evaluation of the base.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import os
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .discovery import SKIP_DIRS, TERRAFORM_CODE, TERRAFORM_KINDS, display, kind_of
+from .exempted import DESELECTED, EXCLUDED, BaseView, Selection, base_view, exempted_failures
 from .fingerprint import identity_parts
 from .gitdiff import ChangeSet
 from .model import DiffScope, ExemptionChange, Finding, Outcome, Rule, ScanResult
+from .scan import Policy
 
 _LOCAL_SOURCE = re.compile(r'"?source"?\s*[=:]\s*"(\.{1,2}/[^"]*)"')
 
@@ -92,9 +96,23 @@ def _callers(roots: list[Path], top: Path, modules: set[str]) -> set[str]:
     return found
 
 
+@dataclass(frozen=True)
+class ExemptionCheck:
+    """What finding the failures a change exempts takes: the configuration's selection now and at
+    the base, the failures only the base's selection would report (`deselected`, scanned now),
+    the base's ignores and baseline, and every rule either side selects."""
+
+    head: Selection
+    base: Selection
+    base_policy: Policy
+    rules: tuple[Rule, ...]
+    deselected: tuple[Finding, ...] = ()
+
+
 def restrict(result: ScanResult, changes: ChangeSet, lines_only: bool, rules: Sequence[Rule],
              var_files: Sequence[tuple[Path, Path | None]] = (), all_terraform: bool = False,
-             exemptions: Sequence[ExemptionChange] = (), config_ref: str | None = None) -> ScanResult:
+             exemptions: Sequence[ExemptionChange] = (), config_ref: str | None = None,
+             check: ExemptionCheck | None = None) -> ScanResult:
     """The result seen through the change (see the module docstring); `all_terraform` when a
     variable file changed, which can change any root module."""
     changed = {display(c.path): c for c in changes.present()}
@@ -109,26 +127,43 @@ def restrict(result: ScanResult, changes: ChangeSet, lines_only: bool, rules: Se
         return any(path in changed and (not lines_only or changed[path].touches(span.line, span.end_line))
                    for path, span in places)
 
-    def answerable(finding: Finding) -> bool:
-        if finding.outcome is not Outcome.FAIL:
-            return False
-        if lines_only and finding.path in changed:
-            return True
+    def in_changed_module(finding: Finding) -> bool:
         if finding.entity.framework != "terraform":
             return False
         places = [finding.path, *(r.path for r in finding.entity.related)]
         directories = {posixpath.dirname(p) for p in places} | {finding.entity.context}
         return all_terraform or bool(directories & modules)
 
+    def answerable(finding: Finding) -> bool:
+        if finding.outcome is not Outcome.FAIL:
+            return False
+        return (lines_only and finding.path in changed) or in_changed_module(finding)
+
+    def exempt_candidate(finding: Finding) -> bool:
+        """Exempted now, by something the change touched or in code it touched."""
+        exemption = check.head.exemption(finding) if check else None
+        if exemption is None:
+            return False
+        places = {finding.path, *(r.path for r in finding.entity.related)}
+        return (exemption[0] in (DESELECTED, EXCLUDED) or bool(places & touched)
+                or finding.suppression.path in touched or in_changed_module(finding))
+
     kept = [f for f in result.findings if direct(f)]
     candidates = [f for f in result.findings if not direct(f) and answerable(f)]
-    new = _new_since_base(candidates, changes, rules, var_files)
+    exempt = [f for f in (*result.findings, *(check.deselected if check else ())) if exempt_candidate(f)]
+    renamed = {display(c.old_path): display(c.path) for c in changes.files.values()
+               if c.old_path and c.old_path != c.path}
+    base = _base_view(changes, [*candidates, *exempt], check.rules if check else rules, var_files,
+                      check.base_policy if check else Policy(), check.base if check else None)
+    failing_before = {(r, renamed.get(p, p), *rest) for r, p, *rest in base.failing}
+    new = [f for f in candidates if identity_parts(f) not in failing_before]
     keep = {id(f) for f in (*kept, *new)}
     findings = tuple(f for f in result.findings if id(f) in keep)
     affected = tuple(sorted({f.path for f in new} - set(changed)))
+    exempted = exempted_failures(exempt, check.head, base, renamed) if check else ()
     scope = DiffScope(changes.base, changes.commit, tuple(p for p in result.files if p in changed),
                       tuple(sorted(display(c.path) for c in changes.files.values() if c.status == "deleted")),
-                      lines_only, tuple(exemptions), config_ref, affected)
+                      lines_only, tuple(exemptions), config_ref, affected, exempted)
     scanned = set(result.files)
     return dataclasses.replace(
         result, findings=findings, files=tuple(sorted({*scope.files, *affected})),
@@ -136,28 +171,27 @@ def restrict(result: ScanResult, changes: ChangeSet, lines_only: bool, rules: Se
         skipped=tuple(s for s in result.skipped if s[0] in changed), diff=scope)
 
 
-def _new_since_base(candidates: list[Finding], changes: ChangeSet, rules: Sequence[Rule],
-                    var_files: Sequence[tuple[Path, Path | None]]) -> list[Finding]:
-    """The candidates whose failure the base did not have, the base evaluated from the same root
-    modules (same module calls and addresses) and files."""
-    if not candidates:
-        return []
-    renamed = {display(c.old_path): display(c.path) for c in changes.files.values()
-               if c.old_path and c.old_path != c.path}
-    old_path = {new: c.old_path for c in changes.files.values() if c.old_path
-                for new in [display(c.path)]}
-    roots = sorted({f.entity.context or posixpath.dirname(f.path) for f in candidates
+def _base_view(changes: ChangeSet, findings: list[Finding], rules: Sequence[Rule],
+               var_files: Sequence[tuple[Path, Path | None]], policy: Policy,
+               selection: Selection | None) -> BaseView:
+    """The failures at the base of the root modules and files of `findings`, and those the base's
+    configuration exempted, the base evaluated from the same root modules (same module calls and
+    addresses) and files, with its own ignores and baseline."""
+    if not findings:
+        return BaseView()
+    old_path = {display(c.path): c.old_path for c in changes.files.values() if c.old_path}
+    roots = sorted({f.entity.context or posixpath.dirname(f.path) for f in findings
                     if f.entity.framework == "terraform"})
-    others = sorted({old_path.get(f.path, f.path) for f in candidates if f.entity.framework != "terraform"})
-    before = {(rule, renamed.get(path, path), *rest)
-              for rule, path, *rest in _failures_at_base(changes, rules, var_files, roots, others)}
-    return [f for f in candidates if identity_parts(f) not in before]
+    others = sorted({old_path.get(f.path, f.path) for f in findings
+                     if f.entity.framework not in ("terraform", "repository")})
+    found = _findings_at_base(changes, rules, var_files, roots, others, policy)
+    return base_view(found, selection or Selection(frozenset(r.id for r in rules)))
 
 
-def _failures_at_base(changes: ChangeSet, rules: Sequence[Rule], var_files: Sequence, roots: list[str],
-                      others: list[str]) -> set[tuple[str, ...]]:
-    """Identities of the failures of the root modules `roots` and the files `others`, as they
-    were at the base."""
+def _findings_at_base(changes: ChangeSet, rules: Sequence[Rule], var_files: Sequence, roots: list[str],
+                      others: list[str], policy: Policy) -> list[Finding]:
+    """The findings of the root modules `roots` and the files `others`, as they were at the base,
+    marked with the base's ignores and baseline."""
     import tempfile
 
     from .discovery import discover
@@ -170,7 +204,7 @@ def _failures_at_base(changes: ChangeSet, rules: Sequence[Rule], var_files: Sequ
         try:
             materialise(changes.root, changes.commit, base, lambda p: is_terraform(p) or p in wanted)
         except GitError:
-            return set()
+            return []
 
         def at_base(path: Path | None) -> Path | None:
             try:
@@ -182,9 +216,10 @@ def _failures_at_base(changes: ChangeSet, rules: Sequence[Rule], var_files: Sequ
         targets = [str(base / p) for root in roots for p in _terraform_files(base, root)]
         targets += [str(base / p) for p in others if (base / p).is_file()]
         if not targets:
-            return set()
-        found = scan(discover(targets), rules, var_files=[(at_base(f), at_base(m)) for f, m in var_files])
-        return {identity_parts(f) for f in found.findings if f.outcome is Outcome.FAIL}
+            return []
+        found = scan(discover(targets), rules, var_files=[(at_base(f), at_base(m)) for f, m in var_files],
+                     policy=policy)
+        return list(found.findings)
 
 
 def var_files_changed(changes: ChangeSet, var_files: Iterable[tuple[Path, Path | None]]) -> bool:

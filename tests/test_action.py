@@ -213,7 +213,7 @@ def test_pull_request_annotates_the_change_and_lists_exemptions(pull_request, ru
     assert "Configuration and baseline read as of" in summary
     assert "### Changes that could exempt code" in summary
     assert "inline ignore added | [infra/new.tf:6](" in summary
-    assert f"+disable: [{RDS}]" in summary
+    assert f'+disable: ["{RDS}"]' in summary
     # the SARIF for code scanning holds the whole scan, unchanged files too
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             for r in json.loads((repo / "soc2lint.sarif").read_text())["runs"][0]["results"]}
@@ -225,7 +225,7 @@ def test_pull_request_with_its_own_config_and_changed_lines(pull_request, runner
     result, outputs, summary = _run_scan_step(repo, runner, event="pull_request", base=base,
                                               pull_request_scope="changed-lines")
     assert RDS not in re.findall(r"title=([\w-]+)", result.stdout)  # disabled by the change...
-    assert f"+disable: [{RDS}]" in summary  # ...and shown to the reviewer
+    assert f'+disable: ["{RDS}"]' in summary  # ...and shown to the reviewer
     assert "findings on changed lines" in summary
     assert outputs["exit-code"] in ("0", "1")
     result, _, _ = _run_scan_step(repo, runner, event="pull_request", base=base,

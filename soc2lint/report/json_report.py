@@ -9,7 +9,7 @@ from .. import __version__
 from ..model import DiffScope, ScanResult, Suppression
 from . import STATUSES, criterion_counts, severity_counts
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 def report_data(result: ScanResult) -> dict:
@@ -75,7 +75,10 @@ def diff_data(diff: DiffScope | None) -> dict | None:
             "config_ref": diff.config_ref,
             "exemption_changes": [{"kind": c.kind, "change": c.change, "file": c.path,
                                    "line": c.line, "summary": c.summary, "diff": c.diff}
-                                  for c in diff.exemption_changes]}
+                                  for c in diff.exemption_changes],
+            "exempted": [{"rule_id": e.rule_id, "file": e.path, "line": e.line, "address": e.address,
+                          "mechanism": e.mechanism, "source": e.source, "at_base": e.at_base,
+                          "message": e.message} for e in diff.exempted]}
 
 
 def suppression_data(suppression: Suppression | None) -> dict | None:
