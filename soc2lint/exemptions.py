@@ -142,7 +142,8 @@ def _effective_change(changes: ChangeSet, before: Config, after: Config) -> list
     old_name = _name(changes, before.path) if before.path else None
     new_name = _name(changes, after.path) if after.path else None
     verb = "added" if old_name is None else "removed" if new_name is None else "changed"
-    moved = f" (now read from {new_name}, was {old_name})" if verb == "changed" and old_name != new_name else ""
+    moved = (f" (now read from {new_name}, was {old_name})"
+             if verb == "changed" and old_name != new_name else "")
     return [ExemptionChange("config", verb, new_name or old_name or "", None,
                             f"configuration {verb}{moved}",
                             _settings_diff(changes, old, new, old_name, new_name))]

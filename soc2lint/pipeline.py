@@ -250,7 +250,12 @@ def _change(request: ScanRequest, config: Config, rules: Sequence[Rule], var_fil
         raise UsageError(f"--diff-base: {exc}") from None
     notes: list[Notification] = []
     base, base_rules = _base_configuration(request, changes, rules, notes)
-    base_policy = _policy(request, base, Namer(), now, changes.commit, [])
+    try:
+        base_policy = _policy(request, base, Namer(), now, changes.commit, [])
+    except UsageError as exc:  # a baseline the base could not read: judged without it
+        notes.append(Notification(_first_path(request).as_posix(), f"the baseline at the base "
+                                  f"cannot be read ({exc}); it is compared as empty", "warning"))
+        base_policy = _policy(request, base, Namer(), now, None, [], with_baseline=False)
     all_terraform = var_files_changed(changes, var_files)
     baselines = {_in_repository(changes, b) for b in (request.baseline, config.baseline, base.baseline)}
     widen = (request.full_scan or all_terraform or bool(baselines & set(changes.files))
@@ -295,7 +300,7 @@ def _selection(config: Config, rules: Sequence[Rule], namer: Namer) -> Selection
 
 
 def _policy(request: ScanRequest, config: Config, namer: Namer, now: datetime.date,
-            ref: str | None, notes: list[Notification]) -> Policy:
+            ref: str | None, notes: list[Notification], with_baseline: bool = True) -> Policy:
     """What decides which findings count under `config`: its ignores, the baseline (read as of
     `ref` when given) and whether inline ignores apply."""
     from .suppress import config_ignores
@@ -303,8 +308,8 @@ def _policy(request: ScanRequest, config: Config, namer: Namer, now: datetime.da
     selection = _selection(config, (), namer)
     base = namer.name(config.base) if config.path else ""
     ignores = config_ignores(config.ignores, selection.config_name or "", "" if base == "." else base, now)
-    return Policy(tuple(ignores), _baseline(request, config, namer, notes, ref), now,
-                  inline=request.inline_ignores and config.inline_ignores)
+    baseline = _baseline(request, config, namer, notes, ref) if with_baseline else None
+    return Policy(tuple(ignores), baseline, now, inline=request.inline_ignores and config.inline_ignores)
 
 
 def _baseline(request: ScanRequest, config: Config, namer: Namer, notes: list[Notification],

@@ -57,9 +57,9 @@ def without_rule_option(repo: Path) -> dict:
 
 
 @pytest.mark.parametrize("pyproject", [
-    '[project]\nname = "infra"\n\n[tool]\nsoc2lint = {disable = ["%s"]}\n' % RDS,
-    'tool.soc2lint.disable = ["%s"]\n\n[project]\nname = "infra"\n' % RDS,
-    '[project]\nname = "infra"\n\n[tool.soc2lint]\ndisable = ["%s"]\n' % RDS,
+    f'[project]\nname = "infra"\n\n[tool]\nsoc2lint = {{disable = ["{RDS}"]}}\n',
+    f'tool.soc2lint.disable = ["{RDS}"]\n\n[project]\nname = "infra"\n',
+    f'[project]\nname = "infra"\n\n[tool.soc2lint]\ndisable = ["{RDS}"]\n',
 ], ids=["inline-table", "dotted-keys", "table"])
 def test_a_rule_disabled_in_pyproject_is_listed_however_written(repo, pyproject):
     write(repo, {"pyproject.toml": pyproject})
@@ -199,3 +199,15 @@ def test_the_exemptions_of_a_change_are_listed_with_the_base_configuration_in_fo
     assert ("config", "added", ".soc2lint.yaml") in kinds(data)
     assert exempted(data) == [("infra/db.tf", "aws_db_instance.legacy", "inline", "infra/db.tf:1",
                                "failing")]
+
+
+def test_a_base_whose_baseline_cannot_be_read_is_compared_without_it(repo):
+    write(repo, {".soc2lint.yaml": "baseline: baseline.json\n", "baseline.json": "{not json"})
+    commit(repo, "a broken baseline")
+    git(repo, "branch", "-f", "main")
+    write(repo, {"baseline.json": json.dumps({"version": 1, "tool": "soc2lint", "findings": [
+        {"rule": RDS, "path": "app/db.tf", "address": "aws_db_instance.app", "instance_key": None}]})})
+    data = change(repo)
+    assert exempted(data) == [("app/db.tf", "aws_db_instance.app", "baseline", "baseline.json",
+                               "failing")]
+    assert any("the baseline at the base cannot be read" in n["message"] for n in data["notifications"])
