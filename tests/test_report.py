@@ -198,7 +198,7 @@ def test_markdown_has_every_part(repo, report):
         assert f"\n{heading}\n" in text
     for criterion in report["criteria"]:
         assert f"\n## {criterion['id']}: " in text
-    assert "reporting replica of public data (RISK-7)" in text
+    assert "reporting replica of public data \\(RISK-7\\)" in text
     assert "`terraform-aws-modules/vpc/aws`" in text
     rows = [line for line in text.splitlines() if line.startswith("| [CC6.1](#cc61) |")]
     assert len(rows) == 1 and rows[0].count("|") == 10  # 9 cells

@@ -109,10 +109,10 @@ def test_pull_request_summary_lists_exemption_changes(changed):
     write(changed, {"db.tf": BUCKET_TF, "ebs.tf": "# soc2lint:ignore aws-ebs-volume-encrypted\n"
                     'resource "aws_ebs_volume" "v" {\n  encrypted = false\n}\n'})
     text = summary(changed, ".", "--rule", RDS, "--diff-base", "main", "--link-base", "https://x/blob/c")
-    assert "> Pull request view: findings in changed files since main (" in text
+    assert "> Pull request view: findings in changed files since main \\(" in text
     assert "| inline ignore added | [ebs.tf:1](https://x/blob/c/ebs.tf#L1) | soc2lint:ignore " \
-           "aws-ebs-volume-encrypted (no justification: it does not apply) |" in text
-    assert (f"| inline ignore removed | db.tf:1 (base) | soc2lint:ignore {RDS} -- replica of "
+           "aws-ebs-volume-encrypted \\(no justification: it does not apply\\) |" in text
+    assert (f"| inline ignore removed | `db.tf:1` (base) | soc2lint:ignore {RDS} -- replica of "
             "public data |") in text
 
 
@@ -126,7 +126,7 @@ def test_configuration_diff_is_fenced(changed):
     write(changed, {".soc2lint.yaml": "fail_on: critical\n"})
     text = summary(changed, ".", "--rule", RDS, "--diff-base", "main", "--no-config")
     assert "**configuration added**: `.soc2lint.yaml`: configuration added" in text
-    assert "```diff\n--- .soc2lint.yaml (base " in text and "+fail_on: critical\n```" in text
+    assert "```diff\n--- .soc2lint.yaml (base " in text and '+fail_on: "critical"\n```' in text
 
 
 def test_brackets_in_linked_paths_and_many_exemption_changes(changed, monkeypatch):

@@ -1,7 +1,8 @@
 """GitHub Actions workflow commands (`::error file=...::message`) that become annotations.
 
-Escaping follows the GitHub Actions toolkit (@actions/core `escapeData` / `escapeProperty`), and
-line/column properties follow the runner's rules: columns only on single-line spans.
+Escaping follows the GitHub Actions toolkit (@actions/core `escapeData` / `escapeProperty`); other
+control characters, which the log would interpret (ANSI sequences), are written as escapes
+(`\\x1b`). Line/column properties follow the runner's rules: columns only on single-line spans.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from ..model import Finding, Notification, ScanResult, Severity
 from . import most_severe_first
+from .escape import printable
 
 # GitHub shows at most this many annotations of each level per step (and 50 per job, which the
 # 30 a single step can emit stay under); the rest are silently dropped, so we choose which.
@@ -88,7 +90,9 @@ def command(name: str, properties: dict[str, object], message: str) -> str:
 
 
 def escape_data(text: str) -> str:
-    """A command's message: `%`, CR and LF percent-encoded (`%` first)."""
+    """A command's message: `%`, CR and LF percent-encoded (`%` first), which the runner decodes;
+    other control characters written as escapes, which it shows as they are."""
+    text = printable(text, keep="\r\n")
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -4,11 +4,13 @@ change that could exempt code. Markdown, kept under GitHub's 1 MiB limit."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from ..model import DiffScope, ExemptionChange, Finding, ScanResult
 from . import criterion_counts, most_severe_first, severity_counts
-from .audit_render import markdown_cell as cell
+from .escape import markdown_cell as cell
+from .escape import markdown_code, printable
 
 MAX_BYTES = 1024 * 1024 - 4096  # GitHub's limit per step, with room for the caller's lines
 TOP_FINDINGS = 30
@@ -31,10 +33,25 @@ def render_summary(result: ScanResult, link_base: str | None = None) -> str:
 def _truncate(text: str) -> str:
     """The text cut at a line boundary under the limit, saying so."""
     note = "\n_The summary was cut here: GitHub accepts at most 1 MiB per step._\n"
-    fence = len("```\n")
-    cut = text.encode("utf-8")[:MAX_BYTES - len(note.encode("utf-8")) - fence].decode("utf-8", "ignore")
-    cut = cut[:cut.rfind("\n") + 1]
-    return cut + ("```\n" if cut.count("```") % 2 else "") + note
+    room = MAX_BYTES - len(note.encode("utf-8"))
+    cut = text.encode("utf-8")[:room].decode("utf-8", "ignore")
+    while True:
+        cut = cut[:cut.rfind("\n") + 1]
+        fence = _open_fence(cut)
+        if len(cut.encode("utf-8")) + len(fence) + 1 <= room:
+            return cut + (fence + "\n" if fence else "") + note
+        cut = cut[:-1]
+
+
+def _open_fence(text: str) -> str:
+    """The fence of a code block that `text` leaves open, or ''."""
+    fence = ""
+    for line in text.splitlines():
+        if not fence and line.startswith("```"):
+            fence = line[:len(line) - len(line.lstrip("`"))]
+        elif fence and line == fence:
+            fence = ""
+    return fence
 
 
 def _head(result: ScanResult) -> list[str]:
@@ -68,7 +85,7 @@ def _head(result: ScanResult) -> list[str]:
 
 def _scope(diff: DiffScope) -> str:
     what = "findings on changed lines" if diff.lines_only else "findings in changed files"
-    text = (f"> Pull request view: {what} since {diff.base_label}: "
+    text = (f"> Pull request view: {what} since {cell(diff.base_label)}: "
             f"{len(diff.files)} changed file(s) scanned")
     if diff.deleted:
         text += f", {len(diff.deleted)} deleted"
@@ -79,7 +96,7 @@ def _scope(diff: DiffScope) -> str:
     if diff.config_ref:
         ref = diff.config_ref
         ref = ref[:12] if len(ref) == 40 and all(c in "0123456789abcdef" for c in ref) else ref
-        text += f" Configuration and baseline read as of `{ref}`."
+        text += f" Configuration and baseline read as of {markdown_code(ref, table=False)}."
     return text
 
 
@@ -104,17 +121,18 @@ def _findings(result: ScanResult, link_base: str | None, count: int) -> list[str
 
 def _finding_row(finding: Finding, link_base: str | None) -> str:
     where = _link(finding.path, finding.span.line, link_base)
-    return (f"| {finding.rule.severity.value} | `{finding.rule.id}` | {where} | "
+    return (f"| {finding.rule.severity.value} | {markdown_code(finding.rule.id)} | {where} | "
             f"{cell(finding.message)} | {', '.join(finding.rule.soc2.primary)} |")
 
 
-def _link(path: str, line: int | None, link_base: str | None) -> str:
-    label = cell(f"{path}:{line}" if line else path)
+def _link(path: str, line: int | None, link_base: str | None, table: bool = True) -> str:
+    """`path:line` linked to the file at `link_base` (label escaped, URL percent-encoded), or
+    as code without a link base."""
+    where = f"{path}:{line}" if line else path
     if not link_base:
-        return f"`{label}`" if "`" not in label else label
+        return markdown_code(where, table=table)
     anchor = f"#L{line}" if line else ""
-    label = label.replace("[", "\\[").replace("]", "\\]")
-    return f"[{label}]({link_base.rstrip('/')}/{quote(path)}{anchor})"
+    return f"[{cell(printable(where))}]({link_base.rstrip('/')}/{quote(path)}{anchor})"
 
 
 def _exemptions(diff: DiffScope | None, link_base: str | None) -> list[str]:
@@ -134,9 +152,17 @@ def _exemptions(diff: DiffScope | None, link_base: str | None) -> list[str]:
                          "lists them all |")
         lines.append("")
     for change in (c for c in diff.exemption_changes if c.diff):
-        lines += [f"**{_label(change)}**: {_link(change.path, None, None)}: {cell(change.summary)}", "",
-                  "```diff", change.diff.replace("```", "``\u200b`"), "```", ""]
+        lines += [f"**{_label(change)}**: {_link(change.path, None, None, table=False)}: "
+                  f"{cell(change.summary)}", "", *_fenced("diff", change.diff), ""]
     return lines
+
+
+def _fenced(language: str, text: str) -> list[str]:
+    """A fenced code block showing `text` as it is: its fence is longer than any backtick run
+    in it, control characters other than line ends are escaped."""
+    text = printable(text.rstrip("\n"), keep="\n")
+    fence = "`" * max(3, max(map(len, re.findall("`+", text)), default=0) + 1)
+    return [fence + language, text, fence]
 
 
 def _label(change: ExemptionChange) -> str:
@@ -147,7 +173,7 @@ def _label(change: ExemptionChange) -> str:
 
 def _where(change: ExemptionChange, link_base: str | None) -> str:
     if change.change == "removed":
-        return cell(f"{change.path}:{change.line} (base)" if change.line else change.path)
+        return _link(change.path, change.line, None) + (" (base)" if change.line else "")
     return _link(change.path, change.line, link_base)
 
 
@@ -156,7 +182,8 @@ def _problems(result: ScanResult) -> list[str]:
     if not errors:
         return []
     lines = ["### Files that could not be scanned", ""]
-    lines += [f"- `{cell(n.path)}`{f' line {n.line}' if n.line else ''}: {cell(n.message)}"
+    lines += [f"- {markdown_code(n.path, table=False)}{f' line {n.line}' if n.line else ''}: "
+              f"{cell(n.message)}"
               for n in errors[:100]]
     if len(errors) > 100:
         lines.append(f"- ... and {len(errors) - 100} more")

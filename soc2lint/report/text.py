@@ -1,4 +1,8 @@
-"""Human-readable output: findings grouped by file, then unknowns, problems and a summary."""
+"""Human-readable output: findings grouped by file, then unknowns, problems and a summary.
+
+Every value read from the scanned files goes through `printable`, so none can start a line of
+the output (a CI log runs `::command::` lines) or send a terminal escape sequence.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import click
 
 from ..model import ScanResult
 from . import criterion_counts, severity_counts
+from .escape import printable
 
 _COLOURS = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "blue"}
 
@@ -21,30 +26,32 @@ def render_text(result: ScanResult, color: bool = False) -> str:
     for finding in result.failures:
         by_file[finding.path].append(finding)
     for path in sorted(by_file):
-        lines.append(style(path, bold=True, underline=True))
+        lines.append(style(printable(path), bold=True, underline=True))
         for f in by_file[path]:
             sev = f.rule.severity.value
             lines.append(
                 f"  {f.span.line}:{f.span.column}  "
                 f"{style(sev.upper().ljust(8), fg=_COLOURS[sev], bold=True)} "
-                f"{style(f.rule.id, fg='cyan')}  {f.message}"
+                f"{style(printable(f.rule.id), fg='cyan')}  {printable(f.message)}"
                 f"  [{', '.join(f.rule.soc2.primary)}]"
             )
             for related in f.entity.related:
-                lines.append(f"      see {related.path}:{related.span.line} ({related.message})")
+                lines.append(f"      see {printable(related.path)}:{related.span.line} "
+                             f"({printable(related.message)})")
         lines.append("")
     if result.unknowns:
         lines.append(style("Not decided (values not resolved):", bold=True))
         for f in result.unknowns:
-            lines.append(f"  {f.path}:{f.span.line}  {f.rule.id}  {f.entity.name}: "
-                         f"depends on {', '.join(f.unresolved) or 'an unresolved value'}")
+            unresolved = printable(", ".join(f.unresolved)) or "an unresolved value"
+            lines.append(f"  {printable(f.path)}:{f.span.line}  {printable(f.rule.id)}  "
+                         f"{printable(f.entity.name)}: depends on {unresolved}")
         lines.append("")
     if result.notifications:
         lines.append(style("Scan problems:", bold=True))
         for n in result.notifications:
-            where = f"{n.path}:{n.line}" if n.line else n.path
+            where = printable(f"{n.path}:{n.line}" if n.line else n.path)
             lines.append(f"  {style(n.level, fg='red' if n.is_error else 'yellow')}  "
-                         f"{where}: {n.message}")
+                         f"{where}: {printable(n.message)}")
         lines.append("")
     lines.extend(_exemptions(result, style))
     lines.extend(_summary(result, style))
@@ -56,12 +63,18 @@ def _exemptions(result: ScanResult, style) -> list[str]:
     changes = result.diff.exemption_changes if result.diff else ()
     if not changes:
         return []
-    lines = [style(f"Changes that could exempt code since {result.diff.base_label}:", bold=True)]
+    since = printable(result.diff.base_label)
+    lines = [style(f"Changes that could exempt code since {since}:", bold=True)]
     for change in changes:
-        where = f"{change.path}:{change.line}" if change.line else change.path
-        lines.append(f"  {change.kind} {change.change}  {where}  {change.summary}")
-        lines.extend(f"    {line}" for line in change.diff.splitlines())
+        where = printable(f"{change.path}:{change.line}" if change.line else change.path)
+        lines.append(f"  {change.kind} {change.change}  {where}  {printable(change.summary)}")
+        lines.extend(f"    {printable(line)}" for line in _lines(change.diff))
     return [*lines, ""]
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of `text`, split at line feeds only: a CR or U+2028 is shown as an escape."""
+    return text.removesuffix("\n").split("\n") if text else []
 
 
 def _summary(result: ScanResult, style) -> list[str]:
@@ -76,8 +89,9 @@ def _summary(result: ScanResult, style) -> list[str]:
     ]
     if result.diff:
         scope = "changed lines" if result.diff.lines_only else "changed files"
-        lines.insert(1, f"  {scope} since {result.diff.base_label}"
-                     + (f"; configuration as of {result.diff.config_ref}" if result.diff.config_ref else ""))
+        ref = result.diff.config_ref
+        lines.insert(1, f"  {scope} since {printable(result.diff.base_label)}"
+                     + (f"; configuration as of {printable(ref)}" if ref else ""))
     table = criterion_counts(result)
     if table:
         lines.append("  by SOC 2 criterion (fail/pass/unknown/suppressed):")
@@ -89,5 +103,5 @@ def _summary(result: ScanResult, style) -> list[str]:
         lines.append(style(f"  {errors} file(s) could not be scanned; the scan is incomplete",
                            fg="red"))
     for reason, count in sorted(Counter(reason for _, reason in result.skipped).items()):
-        lines.append(f"  {count} file(s) not checked: {reason}")
+        lines.append(f"  {count} file(s) not checked: {printable(reason)}")
     return lines
