@@ -211,3 +211,16 @@ def test_a_base_whose_baseline_cannot_be_read_is_compared_without_it(repo):
     assert exempted(data) == [("app/db.tf", "aws_db_instance.app", "baseline", "baseline.json",
                                "failing")]
     assert any("the baseline at the base cannot be read" in n["message"] for n in data["notifications"])
+
+
+def test_the_text_report_and_the_job_summary_list_what_a_change_exempts(repo):
+    write(repo, {"infra/db.tf": db("legacy") + "\n" + IGNORE + db("other")})
+    text = run_cli(["scan", ".", "--diff-base", "main", "--rule", RDS, "--no-color"], repo).stdout
+    assert ("Failures this change exempts (1):\n  infra/db.tf:9  aws-rds-storage-encrypted  "
+            "aws_db_instance.other  inline ignore at infra/db.tf:6; new since the base\n") in text
+    summary = repo / "summary.md"
+    run_cli(["scan", ".", "--diff-base", "main", "--rule", RDS, "-f", f"summary={summary}"], repo)
+    markdown = summary.read_text()
+    assert "**1 failure(s) are exempted by this change** (listed below)" in markdown
+    assert ("| `aws-rds-storage-encrypted` | `infra/db.tf:9` | `aws_db_instance.other` | inline "
+            "ignore at infra/db.tf:6; new since the base |") in markdown

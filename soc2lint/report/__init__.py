@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from ..model import Finding, Outcome, ScanResult, Severity
+from ..model import ExemptedFailure, Finding, Outcome, ScanResult, Severity
 
 FORMATS = ("text", "json", "sarif", "github", "summary")
 
@@ -68,3 +68,14 @@ def _criterion_key(criterion: str) -> tuple:
     order = ["CC", "A", "C", "PI", "P"]
     numbers = tuple(int(p) for p in criterion[len(prefix):].split(".") if p.isdigit())
     return (order.index(prefix) if prefix in order else 9, numbers)
+
+
+_EXEMPTED_BY = {"inline": "inline ignore at {}", "config": "configuration ignore at {}",
+                "baseline": "baseline {}", "deselected": "rule not selected by {}",
+                "excluded": "path excluded by {}"}
+
+
+def exempted_by(exempted: ExemptedFailure) -> str:
+    """How a change exempts a failure, and what the failure was at the base, in words."""
+    before = "failing at the base" if exempted.at_base == "failing" else "new since the base"
+    return f"{_EXEMPTED_BY[exempted.mechanism].format(exempted.source)}; {before}"

@@ -8,7 +8,7 @@ import re
 from urllib.parse import quote
 
 from ..model import DiffScope, ExemptionChange, Finding, ScanResult
-from . import criterion_counts, most_severe_first, severity_counts
+from . import criterion_counts, exempted_by, most_severe_first, severity_counts
 from .escape import markdown_cell as cell
 from .escape import markdown_code, printable
 
@@ -93,6 +93,9 @@ def _scope(diff: DiffScope) -> str:
         text += (f", and new failures in {len(diff.affected)} unchanged file(s) of the changed "
                  "Terraform modules")
     text += ". Code scanning receives the full scan."
+    if diff.exempted:
+        text += (f" **{len(diff.exempted)} failure(s) are exempted by this change** "
+                 "(listed below).")
     if diff.config_ref:
         ref = diff.config_ref
         ref = ref[:12] if len(ref) == 40 and all(c in "0123456789abcdef" for c in ref) else ref
@@ -138,7 +141,7 @@ def _link(path: str, line: int | None, link_base: str | None, table: bool = True
 def _exemptions(diff: DiffScope | None, link_base: str | None) -> list[str]:
     if diff is None:
         return []
-    lines = ["### Changes that could exempt code", ""]
+    lines = [*_exempted(diff, link_base), "### Changes that could exempt code", ""]
     if not diff.exemption_changes:
         return [*lines, "This change adds or removes no ignore and leaves the configuration, "
                 "baseline and rule files as they were.", ""]
@@ -155,6 +158,23 @@ def _exemptions(diff: DiffScope | None, link_base: str | None) -> list[str]:
         lines += [f"**{_label(change)}**: {_link(change.path, None, None, table=False)}: "
                   f"{cell(change.summary)}", "", *_fenced("diff", change.diff), ""]
     return lines
+
+
+def _exempted(diff: DiffScope, link_base: str | None) -> list[str]:
+    """The failures the change exempts, however the exemption is written."""
+    if not diff.exempted:
+        return []
+    lines = [f"### Failures this change exempts ({len(diff.exempted)})", "",
+             "Suppressed, baselined or deselected by this change, while failing at the base or new "
+             "since it. They do not fail this run.", "",
+             "| rule | where | resource | exempted by |", "|---|---|---|---|"]
+    lines += [f"| {markdown_code(e.rule_id)} | {_link(e.path, e.line, link_base)} | "
+              f"{markdown_code(e.address)} | {cell(exempted_by(e))} |"
+              for e in diff.exempted[:MAX_EXEMPTION_ROWS]]
+    if len(diff.exempted) > MAX_EXEMPTION_ROWS:
+        lines.append(f"| ... | {len(diff.exempted) - MAX_EXEMPTION_ROWS} more | | `soc2lint scan "
+                     "--diff-base` lists them all |")
+    return [*lines, ""]
 
 
 def _fenced(language: str, text: str) -> list[str]:

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 import click
 
 from ..model import ScanResult
-from . import criterion_counts, severity_counts
+from . import criterion_counts, exempted_by, severity_counts
 from .escape import printable
 
 _COLOURS = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "blue"}
@@ -59,17 +59,25 @@ def render_text(result: ScanResult, color: bool = False) -> str:
 
 
 def _exemptions(result: ScanResult, style) -> list[str]:
-    """On a diff base: the ignores, configuration, baseline and rule files the change touches."""
+    """On a diff base: the ignores, configuration, baseline and rule files the change touches,
+    and the failures it exempts."""
     changes = result.diff.exemption_changes if result.diff else ()
-    if not changes:
-        return []
-    since = printable(result.diff.base_label)
-    lines = [style(f"Changes that could exempt code since {since}:", bold=True)]
-    for change in changes:
-        where = printable(f"{change.path}:{change.line}" if change.line else change.path)
-        lines.append(f"  {change.kind} {change.change}  {where}  {printable(change.summary)}")
-        lines.extend(f"    {printable(line)}" for line in _lines(change.diff))
-    return [*lines, ""]
+    exempted = result.diff.exempted if result.diff else ()
+    lines: list[str] = []
+    since = printable(result.diff.base_label) if result.diff else ""
+    if changes:
+        lines.append(style(f"Changes that could exempt code since {since}:", bold=True))
+        for change in changes:
+            where = printable(f"{change.path}:{change.line}" if change.line else change.path)
+            lines.append(f"  {change.kind} {change.change}  {where}  {printable(change.summary)}")
+            lines.extend(f"    {printable(line)}" for line in _lines(change.diff))
+        lines.append("")
+    if exempted:
+        lines.append(style(f"Failures this change exempts ({len(exempted)}):", bold=True))
+        lines.extend(f"  {printable(e.path)}:{e.line}  {printable(e.rule_id)}  {printable(e.address)}  "
+                     f"{printable(exempted_by(e))}" for e in exempted)
+        lines.append("")
+    return lines
 
 
 def _lines(text: str) -> list[str]:
