@@ -30,7 +30,11 @@ def _load_rules(rules_dirs: tuple[str, ...], criteria=(), tags=(), only=(), only
 
 
 def _usage_error(message: str):
-    click.echo(f"soc2lint: {message}", err=True)
+    """Exit 2 with the message on stderr; it can quote scanned files (names, keys, values), so
+    control characters are shown as escapes."""
+    from .report.escape import printable
+
+    click.echo(f"soc2lint: {printable(message)}", err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -272,8 +276,10 @@ def _progress(sources):
     if len(sources) < 200:
         yield from sources
         return
+    from .report.escape import printable
+
     with click.progressbar(sources, label="scanning", file=sys.stderr,
-                           item_show_func=lambda s: s.path[-40:] if s else "") as bar:
+                           item_show_func=lambda s: printable(s.path[-40:]) if s else "") as bar:
         yield from bar
 
 
@@ -317,10 +323,12 @@ def rules_command(fmt, rules_dir, criteria, tags) -> None:
 
         click.echo(render_catalogue_markdown(rules, criteria_titles()), nl=False)
     else:
+        from .report.escape import one_line
+
         width = max((len(r.id) for r in rules), default=10)
         for r in rules:
             click.echo(f"{r.id:<{width}}  {r.severity.value:<8}  "
-                       f"{','.join(r.soc2.primary):<12}  {r.title}")
+                       f"{','.join(r.soc2.primary):<12}  {one_line(r.title)}")
         click.echo(f"\n{len(rules)} rules")
 
 
@@ -346,12 +354,14 @@ def explain(rule_id, rules_dir) -> None:
     if rule is None:
         click.echo(f"soc2lint: no rule '{rule_id}'; `soc2lint rules` lists them", err=True)
         sys.exit(EXIT_USAGE)
+    from .report.escape import one_line, printable
+
     titles = criteria_titles()
-    click.echo(f"{rule.id}: {rule.title}")
+    click.echo(f"{rule.id}: {one_line(rule.title)}")  # rule files may come from a scanned repository
     click.echo(f"severity {rule.severity.value}, precision {rule.precision}, "
                f"themes {', '.join(rule.tags)}")
     if rule.catalogue_id:
-        click.echo(f"catalogue id {rule.catalogue_id}")
+        click.echo(f"catalogue id {one_line(rule.catalogue_id)}")
     click.echo("\nSOC 2 criteria:")
     for kind, ids in (("primary", rule.soc2.primary), ("secondary", rule.soc2.secondary)):
         for c in ids:
@@ -359,6 +369,6 @@ def explain(rule_id, rules_dir) -> None:
     for heading, text in (("What and why", rule.description), ("How to fix", rule.remediation),
                           ("Limitations", rule.limitations)):
         if text:
-            click.echo(f"\n{heading}:\n  {text.strip()}")
+            click.echo(f"\n{heading}:\n  {printable(text.strip(), keep=chr(10))}")
     if rule.references:
-        click.echo("\nReferences:\n" + "\n".join(f"  {r}" for r in rule.references))
+        click.echo("\nReferences:\n" + "\n".join(f"  {one_line(r)}" for r in rule.references))

@@ -387,3 +387,15 @@ def test_markdown_escaping_renders_exactly_the_value(gfm):
 def _spaced(markup: str) -> str:
     """Markup with runs of whitespace as one space, and none next to a tag."""
     return re.sub(r" ?(</?[a-z][a-z0-9]*(?: [^<>]*)?>) ?", r"\1", re.sub(r"\s+", " ", markup)).strip()
+
+
+def test_error_messages_on_stderr_escape_what_they_quote(tmp_path):
+    """A baseline file named by the configuration, quoted by the message of exit code 2, cannot
+    forge a command."""
+    name = "b\n::error::forged\x1b[31m.json"
+    write(tmp_path, {".soc2lint.yaml": f"baseline: {json.dumps(name)}\n", "a.tf": "\n", name: "{"})
+    result = CliRunner().invoke(main, ["scan", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert "b\\n::error::forged\\x1b[31m.json: not a soc2lint baseline file" in result.stderr
+    assert not any(line.startswith("::") for line in result.stderr.splitlines())
+    assert "\x1b" not in result.stderr
