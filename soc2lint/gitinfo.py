@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Finding, ScanResult
+from .secrets import without_credentials
 
 _UNCOMMITTED = "0" * 40
 
@@ -52,12 +53,8 @@ def repository(path: Path) -> Repository | None:
     date = (_git(root, "log", "-1", "--format=%cI") or "").strip() or None if commit else None
     branch = (_git(root, "rev-parse", "--abbrev-ref", "HEAD") or "").strip() or None
     status = _git(root, "status", "--porcelain", "--untracked-files=no")
-    return Repository(root, _without_credentials(remote) or root.name, commit, date,
+    return Repository(root, without_credentials(remote) or root.name, commit, date,
                       None if branch == "HEAD" else branch, bool(status and status.strip()))
-
-
-def _without_credentials(url: str) -> str:
-    return re.sub(r"^(\w+://)[^/@]+@", r"\1", url)
 
 
 def blame(root: Path, path: str, lines: set[int]) -> dict[int, tuple[str, str, str]]:

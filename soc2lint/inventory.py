@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from .model import Entity
+from .secrets import without_credentials
 
 DATA_FILE = Path(__file__).parent / "data" / "subservices.yaml"
 MAX_EVIDENCE = 20
@@ -191,7 +192,7 @@ def _terraform(entity: Entity, declared: dict[str, dict[str, str]]) -> Iterator[
     elif kind == "module":
         source = entity.data.get("source")
         if isinstance(source, str) and not source.startswith(("./", "../")):
-            org, detail = _module_org(source.strip())
+            org, detail = _module_org(without_credentials(source.strip()))
             yield org, Evidence("terraform module", detail, path, _line(entity, ("source",)))
 
 
@@ -201,7 +202,7 @@ def _remote_module(entity: Entity) -> RemoteModule | None:
         return None
     version = entity.data.get("version")
     address = _INSTANCE_KEY.sub("", entity.address) if entity.instance_key is not None else entity.address
-    return RemoteModule(entity.path, entity.span.line, address, source,
+    return RemoteModule(entity.path, entity.span.line, address, without_credentials(source),
                         version if isinstance(version, str) else None)
 
 
@@ -219,13 +220,21 @@ def _module_org(source: str) -> tuple[Org | None, str]:
         host = (registry["host"] or "registry.terraform.io").lower().split(":")[0]
         return _host_org(host), f"{source} (registry module published by '{registry['namespace']}')"
     if "://" in rest:
-        host = urlsplit(rest).hostname
+        host = _url_host(rest)
     elif scp := _SCP_URL.match(rest):
         host = scp["host"].lower()
     else:
         first = rest.split("/", 1)[0].lower().split(":")[0]
         host = first if "." in first else None
     return (_host_org(host) if host else None), source
+
+
+def _url_host(url: str) -> str | None:
+    """The host of a URL, or None when urllib cannot parse it (`https://[bad/x`)."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
 
 
 def _host_org(host: str) -> Org | None:
@@ -250,7 +259,7 @@ def _image(image: Any, entity: Entity, where: tuple) -> Iterator[tuple[Org | Non
     """Evidence for a container image reference; images built from expressions are skipped."""
     if not isinstance(image, str) or not image.strip() or any(c in image for c in "${}"):
         return
-    image = image.strip()
+    image = without_credentials(image.strip())
     first, slash, _ = image.partition("/")
     if slash and ("." in first or ":" in first or first.lower() == "localhost"):
         host = first.lower().split(":")[0]
@@ -273,11 +282,12 @@ def _github_actions(entity: Entity) -> Iterator[tuple[Org | None, Evidence]]:
     if entity.kind == "step" and uses.get("kind") == "docker":
         yield from _image(uses.get("action"), entity, ("uses",))
     elif entity.kind == "step" and uses.get("kind") == "action":
-        yield _action_owner(uses), Evidence("github action", data["uses"].strip(), path,
-                                            _line(entity, ("uses",)))
+        yield _action_owner(uses), Evidence("github action", without_credentials(data["uses"].strip()),
+                                            path, _line(entity, ("uses",)))
     elif entity.kind == "job":
         if uses.get("kind") in ("workflow", "action"):
-            yield _action_owner(uses), Evidence("github actions workflow", data["uses"].strip(), path,
+            yield _action_owner(uses), Evidence("github actions workflow",
+                                                without_credentials(data["uses"].strip()), path,
                                                 _line(entity, ("uses",)))
         elif "runs-on" in data:
             labels = _runner_labels(data["runs-on"])

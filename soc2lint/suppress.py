@@ -3,7 +3,8 @@
 Inline: `# soc2lint:ignore <rule-id>[,<rule-id>] [expires=YYYY-MM-DD] -- <justification>` on a
 line of a block, or in the comment lines just above it, covers that block's findings for those
 rules. Config ignores match by rule, path pattern and resource address. An ignore without a
-justification or past its expiry date does not apply; both are findings of their own (rules
+justification (one of whitespace, zero-width, format or control characters or combining marks
+alone counts as none) or past its expiry date does not apply; both are findings of their own (rules
 `ignore-has-justification` and `ignore-not-expired`), made from the ignore entities built here.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -44,7 +46,7 @@ class Ignore:
 
     @property
     def applies(self) -> bool:
-        return bool(self.justification) and not self.expired and not self.problem
+        return is_visible(self.justification) and not self.expired and not self.problem
 
     def suppression(self) -> Suppression:
         return Suppression(self.kind, self.justification, self.path, self.span.line,
@@ -52,11 +54,29 @@ class Ignore:
 
     def entity(self) -> Entity:
         """The ignore as something rules can check (justification present, not expired)."""
-        data = {"rules": list(self.rules), "justification": self.justification or None,
+        data = {"rules": list(self.rules),
+                "justification": self.justification if is_visible(self.justification) else None,
                 "expires": self.expires, "expired": self.expired, "owner": self.owner,
                 "kind": self.kind}
         return Entity(FRAMEWORK, "ignore", self.kind, f"ignore:{self.path}:{self.span.line}",
                       self.path, self.span, data, label=f"ignore of {', '.join(self.rules)}")
+
+
+# Letters that render as blank space: Hangul fillers and the blank Braille pattern.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_visible(text: str | None) -> bool:
+    """Whether `text` holds a character a reader can see: whitespace, zero-width and other format
+    characters (Unicode category Cf), control characters and combining marks alone are none."""
+    return any(unicodedata.category(char)[0] not in "CMZ" and not char.isspace()
+               and char not in _BLANK_LETTERS for char in text or "")
+
+
+def justification_of(text: str | None) -> str:
+    """The justification as written, or "" when nothing in it is visible."""
+    text = (text or "").strip()
+    return text if is_visible(text) else ""
 
 
 def today() -> datetime.date:
@@ -98,7 +118,7 @@ def inline_ignores(path: str, text: str, now: datetime.date) -> list[Ignore]:
         if not rules:
             problem = "names no rule: write `soc2lint:ignore <rule-id> -- <justification>`"
         column = match.start() + (1 if line[match.start()].isspace() else 0) + 1
-        found.append(Ignore("inline", rules, justification.strip(), path,
+        found.append(Ignore("inline", rules, justification_of(justification), path,
                             Span(number, column, number, len(line) + 1),
                             _target_line(lines, number, code_before=line[:column - 1].strip() != ""),
                             expires, expired, problem=problem))
@@ -124,8 +144,8 @@ def config_ignores(items: Sequence[ConfigIgnore], config_path: str, base: str,
     result = []
     for item in items:
         expires = item.expires.isoformat() if item.expires else None
-        result.append(Ignore("config", item.rules, item.justification, config_path, item.span,
-                             expires=expires, expired=bool(item.expires and item.expires < now),
+        result.append(Ignore("config", item.rules, justification_of(item.justification), config_path,
+                             item.span, expires=expires, expired=bool(item.expires and item.expires < now),
                              owner=item.owner, paths=tuple(rebase_pattern(p, base) for p in item.paths),
                              resource=item.resource))
     return result

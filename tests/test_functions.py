@@ -178,8 +178,25 @@ def test_lookup():
     assert f("lookup", {"k": "v"}, "missing", "dflt") == "dflt"
     assert f("lookup", {"k": "v"}, "k", X) == "v"
     assert f("lookup", {"k": "v"}, "missing", X) is X
-    with pytest.raises(EvalError, match=r"^lookup: key 'missing' not found"):
+    with pytest.raises(EvalError, match=r"^lookup: the key is not in the map and no default") as caught:
         f("lookup", {"k": "v"}, "missing")
+    assert "missing" not in str(caught.value)  # the key may be a literal: never quoted
+
+
+@pytest.mark.parametrize(("name", "args", "message"), [
+    ("tonumber", ["s3cr3t-value"], "tonumber: a number is required, got string"),
+    ("tobool", ["s3cr3t-value"], "tobool: a bool is required, got string"),
+    ("format", ["%d-s3cr3t-value", "x"], "format: a number is required, got string"),
+    ("format", ["s3cr3t-value %"], "format: invalid format verb at offset 13"),
+    ("format", ["s3cr3t-value %s"], "format: not enough arguments for the verb at offset 13"),
+    ("regex", ["(s3cr3t-value", "x"], "regex: invalid regular expression: missing ), unterminated "
+                                      "subpattern at position 0"),
+    ("sha256", ["s3cr3t-value\ud800"], "sha256: an argument has no valid value"),
+])
+def test_error_messages_name_the_kind_never_the_value(name, args, message):
+    with pytest.raises(EvalError) as caught:
+        f(name, *args)
+    assert str(caught.value) == message
 
 
 def test_keys_values_are_in_lexicographic_key_order():

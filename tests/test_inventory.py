@@ -10,6 +10,7 @@ from soc2lint.discovery import discover
 from soc2lint.evaluate.project import Project, evaluate_text
 from soc2lint.inventory import MAX_EVIDENCE, Evidence, RemoteModule, take_inventory
 from soc2lint.scan import TERRAFORM_KINDS, parse_source
+from soc2lint.secrets import without_credentials
 
 MAIN_TF = '''\
 terraform {
@@ -274,3 +275,68 @@ def test_evidence_is_capped_and_counted():
     assert github.count == 25
     assert len(github.evidence) == MAX_EVIDENCE
     assert [e.line for e in github.evidence] == [3 * i + 2 for i in range(MAX_EVIDENCE)]
+
+
+# -- credentials in URLs: the user info goes, host, path and query stay -----------------------------
+PASSWORD = "pa" + "ss"  # assembled, so no credential-shaped text is written here whole
+TOKEN = "gh" + "p_" + "k" * 36
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    (f"git::https://user:{PASSWORD}@github.com/org/mod.git?ref=v1", "git::https://github.com/org/mod.git?ref=v1"),
+    (f"git+https://user:{PASSWORD}@host.example/org/mod.git", "git+https://host.example/org/mod.git"),
+    (f"https://user:p/{PASSWORD}@host.example/m.zip", "https://host.example/m.zip"),
+    (f"https://user:p@{PASSWORD}@host.example/m.zip", "https://host.example/m.zip"),
+    (f"https://user:p@s/{PASSWORD}@host.example/m.zip", "https://host.example/m.zip"),
+    (f"https://user:p:{PASSWORD}@host.example/m.zip", "https://host.example/m.zip"),
+    (f"https://user:p%2F{PASSWORD}%40@host.example/m.zip", "https://host.example/m.zip"),
+    (f"s3::https://id:{PASSWORD}@s3.amazonaws.com/b/m.zip", "s3::https://s3.amazonaws.com/b/m.zip"),
+    (f"https://{TOKEN}@github.com/org/repo", "https://github.com/org/repo"),
+    (f"https://user:{PASSWORD}@gitlab/org/repo", "https://gitlab/org/repo"),
+    (f"https://user:{PASSWORD}@[::1]:8443/x", "https://[::1]:8443/x"),
+    (f"http://user:{PASSWORD}@host.example:port/x", "http://host.example:port/x"),
+    (f"git::https://user:p/{PASSWORD}@[unparsable/x", "git::https://[unparsable/x"),
+    (f"git::ssh://git:{PASSWORD}@github.com/org/repo.git", "git::ssh://github.com/org/repo.git"),
+    (f"user:{PASSWORD}@github.com:org/repo.git", "github.com:org/repo.git"),
+    (f"{TOKEN}@github.com:org/repo.git", "github.com:org/repo.git"),
+    (f"docker://user:{PASSWORD}@ghcr.io/org/img:1", "docker://ghcr.io/org/img:1"),
+    (f"docker://user:{PASSWORD}@alpine@sha256:{'a' * 64}", f"docker://alpine@sha256:{'a' * 64}"),
+    (f"user:{PASSWORD}@registry.example.com/team/app:1", "registry.example.com/team/app:1"),
+    (f"git::git@github.com:org/m.git?sshkey={PASSWORD}&ref=v2",
+     "git::git@github.com:org/m.git?sshkey=…&ref=v2"),
+    (f"s3::https://s3.amazonaws.com/b/m.zip?aws_access_key_id=AK&aws_access_key_secret={PASSWORD}",
+     "s3::https://s3.amazonaws.com/b/m.zip?aws_access_key_id=…&aws_access_key_secret=…"),
+    (f"https://host.example/m.zip?X-Amz-Signature={PASSWORD}&v=1", "https://host.example/m.zip?X-Amz-Signature=…&v=1"),
+])
+def test_urls_lose_their_credentials(url, shown):
+    assert without_credentials(url) == shown
+    assert without_credentials(shown) == shown
+
+
+@pytest.mark.parametrize("kept", [
+    "git@github.com:org/repo.git",  # scp-like: `git` is an account (ssh authenticates by key)
+    "git::git@gitlab:org/repo.git?ref=v2",
+    "hashicorp/consul/aws",
+    "github.com/org/repo?ref=v1",
+    "./modules/network",
+    "https://host.example/org/repo@v1.2",
+    "docker://alpine:3.20",
+    f"docker://ghcr.io/org/img@sha256:{'b' * 64}",
+    f"nginx:1.27@sha256:{'c' * 64}",
+    "registry.example.com:5000/team/app:1",
+    "https://[unparsable",
+    "",
+])
+def test_references_without_credentials_are_kept(kept):
+    assert without_credentials(kept) == kept
+
+
+def test_remote_module_list_has_no_credentials_and_survives_an_unparsable_url():
+    text = (f'module "a" {{\n  source = "git::https://user:{PASSWORD}@github.com/org/a.git?ref=v1"\n}}\n'
+            'module "b" {\n  source = "git::https://[unparsable/b"\n}\n')
+    inventory = tf_inventory(text)
+    assert [m.source for m in inventory.remote_modules] == ["git::https://github.com/org/a.git?ref=v1",
+                                                            "git::https://[unparsable/b"]
+    details = [e.detail for s in inventory.subservices for e in s.evidence]
+    assert "git::https://github.com/org/a.git?ref=v1" in details
+    assert not any(PASSWORD in d for d in details)

@@ -9,6 +9,8 @@ import helpers
 import pytest
 from helpers import ALIASED_RULE, git_init, run_cli, scan_json, write
 
+from soc2lint.suppress import inline_ignores, is_visible
+
 RDS = "aws-rds-storage-encrypted"
 RDS_AND_CHECKS = f"{RDS},ignore-has-justification,ignore-not-expired"
 
@@ -447,3 +449,20 @@ def test_ignore_naming_a_rule_alias_covers_the_renamed_rule(tmp_path):
     assert found["aws_db_instance.new_name"]["status"] == "suppressed"
     assert found["aws_db_instance.none"]["status"] == "fail"
     assert result.exit_code == 1
+
+
+@pytest.mark.parametrize(("text", "visible"), [
+    ("", False), (" \t", False), ("\u200b", False), ("\u200c\u200d\u2060\ufeff", False),
+    ("\u200e\u200f\u00ad\u061c", False), ("\u0301\u20dd", False), ("\x07\x7f", False),
+    ("\u00a0\u2003\u3000", False), ("\u3164\u2800", False), ("\U000e0041", False),
+    ("a", True), ("\u200bRISK-12", True), ("é", True), ("検証用", True), ("-", True),
+])
+def test_a_justification_needs_a_visible_character(text, visible):
+    assert is_visible(text) is visible
+
+
+def test_an_ignore_with_an_invisible_justification_has_none():
+    (ignore,) = inline_ignores("main.tf", "# soc2lint:ignore some-rule -- \u200b\u2060\n",
+                               datetime.date(2024, 1, 1))
+    assert ignore.justification == "" and not ignore.applies
+    assert ignore.entity().data["justification"] is None

@@ -90,8 +90,37 @@ def test_locals_built_from_locals_and_cycles():
 def test_unknown_function_is_unknown():
     v = value('provider::aws::arn_parse("x")')
     assert isinstance(v, Unknown)
+    assert v.reason == 'provider::aws::arn_parse("…"): provider functions are not evaluated'
     v = value("nosuchfunction(1)")
-    assert isinstance(v, Unknown) and "nosuchfunction" in v.reason
+    assert isinstance(v, Unknown)
+    assert v.reason == "nosuchfunction(1): function 'nosuchfunction' is not evaluated"
+
+
+# A reason names an expression by its references, calls and operators; literal text becomes `…`.
+@pytest.mark.parametrize(("argument", "shown"), [
+    ('(var.a + "1") * 2 - -var.b', '(var.a + "…") * 2 - -var.b'),
+    ('!(var.a || var.b) && var.c == "x" || var.c == 1.5',
+     '!(var.a || var.b) && var.c == "…" || var.c == 1.5'),
+    ('(var.a ? "yes" : "no") ? true : null', '(var.a ? "…" : "…") ? true : null'),
+    ('[for k, v in var.m : upper(v) if v != "x"]', '[for k, v in var.m : upper(v) if v != "…"]'),
+    ('{for k, v in var.m : k => "${v}-x"...}', '{for k, v in var.m : k => "${v}…"...}'),
+    ('{ "Name" = "x", k = var.y, (var.k) = 1 }', '{"…" = "…", k = var.y, (var.k) = 1}'),
+    ('var.x[*].id, var.m["k"].z, ""', 'var.x[*].id, var.m["…"].z, ""'),
+    ('"a-${var.x}-b${var.z}"', '"…${var.x}…${var.z}"'),
+    ("<<EOT\nhello ${var.y}\nEOT\n", '"…${var.y}…"'),
+    ('"%{ if var.on }x${var.z}%{ endif }"', '"%{ if var.on }…${var.z}%{ endif }"'),
+    ('provider::a::f("x\\"y", /* a note */ { k = "v" })', 'provider::a::f("…", { k = "…" })'),
+])
+def test_reason_shows_references_and_hides_literals(argument, shown):
+    declared = "".join(f'variable "{name}" {{}}\n' for name in ("a", "b", "c", "k", "m", "on", "x", "y", "z"))
+    v = value(f"nosuch({argument})", declared)
+    assert isinstance(v, Unknown)
+    assert v.reason == f"nosuch({shown}): function 'nosuch' is not evaluated"
+
+
+def test_reason_for_a_count_that_is_not_a_number_does_not_quote_it():
+    v = value("aws_x.z[*].id", 'resource "aws_x" "z" {\n  count = "four"\n}')
+    assert isinstance(v, Unknown) and v.reason == "count is not a whole number (got string)"
 
 
 def test_count_and_for_each_instances():

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..evaluate.values import Template, Unknown
+from ..evaluate.values import Template, Unknown, kind_of
 from ..model import DerivedLocator, Entity
 
 ANYWHERE = {"0.0.0.0/0", "::/0", "*", "internet", "any"}
@@ -48,7 +48,7 @@ def _port(value: Any) -> Any:
     try:
         return int(str(value).strip())
     except ValueError:
-        return Unknown(f"port {value!r} is not a number")
+        return Unknown(f"a port is not a number (got {kind_of(value)})")
 
 
 def _item(protocol: Any, from_port: Any, to_port: Any, source: Any) -> dict:

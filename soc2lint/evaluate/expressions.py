@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from ..parsers.hclast import Node, source_of
+from ..parsers.hclast import Node
+from ..parsers.hcldescribe import describe
 from . import functions
-from .values import EvalError, Ref, Template, Unknown, template
+from .values import EvalError, Ref, Template, Unknown, kind_of, template
 
 
 class Lazy:
@@ -61,7 +62,8 @@ class Evaluator:
         return Evaluator(self.text, self.scope, {**self.bindings, **names}, self.parse_expression)
 
     def source(self, node: Node) -> str:
-        return source_of(node, self.text)
+        """The node as reasons name it: references and calls, never a literal's text."""
+        return describe(node, self.text)
 
     def value(self, node: Node) -> Any:
         """The node's value; an expression Terraform would reject is UNKNOWN, with the reason."""
@@ -87,7 +89,7 @@ class Evaluator:
         return node[2]
 
     def _unknown(self, node: Node) -> Any:
-        return Unknown(f"{self.source(node)}: {node[2]}" if node[2] != self.source(node) else node[2])
+        return Unknown(f"{self.source(node)}: {node[2]}")
 
     def _name(self, node: Node) -> Any:
         name = node[2]
@@ -262,7 +264,7 @@ def index(base: Any, key: Any, source: str) -> Any:
         text = to_string(key)
         if text in base:
             return base[text]
-        raise EvalError(f"no key {text!r}")
+        raise EvalError("no such key in the map")
     raise EvalError("cannot index this value")
 
 
@@ -314,7 +316,7 @@ def to_bool(value: Any) -> bool:
         return value
     if isinstance(value, str) and value in ("true", "false"):
         return value == "true"
-    raise EvalError(f"a bool is required, not {value!r}"[:80])
+    raise EvalError(f"a bool is required, got {kind_of(value)}")
 
 
 def to_number(value: Any) -> int | float:
@@ -327,7 +329,7 @@ def to_number(value: Any) -> int | float:
             pass
         else:
             return int(number) if number.is_integer() else number
-    raise EvalError(f"a number is required, not {value!r}"[:80])
+    raise EvalError(f"a number is required, got {kind_of(value)}")
 
 
 def to_string(value: Any) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from .values import Encoded, EvalError, Template, Unknown, first_unknown, is_known, template
+from .values import kind_of as _kind
 
 LAZY = frozenset({"try", "can"})  # these receive zero-argument callables, not values
 FUNCTIONS: dict[str, Callable[..., Any]] = {}  # call them through `call`
@@ -48,8 +49,10 @@ def call(name: str, args: list[Any], source: str) -> Any:
             return _opaque(hole)
     try:
         return func(*full)
-    except (ArithmeticError, ValueError) as exc:
+    except ArithmeticError as exc:
         raise EvalError(f"{name}: {exc}") from None
+    except ValueError:  # its message may quote the argument
+        raise EvalError(f"{name}: an argument has no valid value") from None
 
 
 def _fn(name: str, lenient: bool = False, sourced: bool = False) -> Callable:
@@ -77,18 +80,6 @@ def _hole(items: Iterable[Any]) -> Unknown | None:
 
 # -- conversions ---------------------------------------------------------------------------
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "list" if isinstance(value, list) else "map" if isinstance(value, dict) else type(value).__name__
 
 
 def _whole(number: float) -> int | float:
@@ -119,7 +110,7 @@ def _num(value: Any, fn: str) -> int | float:
         return value
     if isinstance(value, str) and _NUMBER.fullmatch(value):
         return int(value) if value.lstrip("+-").isdigit() else _whole(float(value))
-    raise EvalError(f"{fn}: a number is required, got {_kind(value)} {value!r}")
+    raise EvalError(f"{fn}: a number is required, got {_kind(value)}")
 
 
 def _int(value: Any, fn: str) -> int:
@@ -134,7 +125,7 @@ def _bool(value: Any, fn: str) -> bool:
         return value
     if isinstance(value, str) and value in ("true", "1", "false", "0"):
         return value in ("true", "1")
-    raise EvalError(f"{fn}: a bool is required, got {_kind(value)} {value!r}")
+    raise EvalError(f"{fn}: a bool is required, got {_kind(value)}")
 
 
 def _list(value: Any, fn: str) -> list:
@@ -255,7 +246,7 @@ def _format(fmt: str, args: list, source: str, fn: str) -> Any:
         parts.append(fmt[pos:start])
         match = _VERB.match(fmt, start)
         if match is None:
-            raise EvalError(f"{fn}: invalid format verb at offset {start} of {fmt!r}")
+            raise EvalError(f"{fn}: invalid format verb at offset {start}")
         pos = match.end()
         if match.group(0) == "%%":
             parts.append("%")
@@ -263,7 +254,7 @@ def _format(fmt: str, args: list, source: str, fn: str) -> Any:
         flags, width, prec, index, verb = match.groups()
         number = int(index) if index else following
         if number > len(args):
-            raise EvalError(f"{fn}: not enough arguments for {match.group(0)!r} at offset {start}")
+            raise EvalError(f"{fn}: not enough arguments for the verb at offset {start}")
         following, highest = number + 1, max(highest, number)
         precision = int(prec[1:] or 0) if prec else None
         parts.extend(_verb(verb, flags, int(width) if width else 0, precision, args[number - 1], fn))
@@ -355,7 +346,7 @@ def _lookup(mapping: Any, key: Any, default: Any = _MISSING) -> Any:
     if key in mapping:
         return mapping[key]
     if default is _MISSING:
-        raise EvalError(f"lookup: key {key!r} not found and no default given")
+        raise EvalError("lookup: the key is not in the map and no default is given")
     return default
 
 
@@ -651,7 +642,7 @@ def _regex(pattern: str, fn: str) -> re.Pattern:
     try:
         return _compile(pattern)
     except re.error as exc:
-        raise EvalError(f"{fn}: invalid regular expression {pattern!r}: {exc}") from None
+        raise EvalError(f"{fn}: invalid regular expression: {exc}") from None
 
 
 _DOLLAR = re.compile(r"\$(?:(\$)|\{(\w+)\}|(\w+))")

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 from ..derive.iam import policy_document_json
 from ..model import DerivedLocator, DictLocator, Entity, RelatedLocation, Span
 from ..parsers.terraform import FRAMEWORK, Attribute, Block, Body, TfFile, parse_expression
-from ..secrets import find_secrets
+from ..secrets import find_secrets, without_credentials
 from .addresses import SINGLE, identity, instance_suffix
 from .body import evaluate_body, json_expression
 from .expressions import EmptyScope, EvalError, Evaluator, Lazy, to_string
 from .references import BlockRef, CallRef, Namespace
 from .types import convert as convert_type
-from .values import Ref, Unknown
+from .values import Ref, Unknown, kind_of
 
 if TYPE_CHECKING:
     from .project import Project
@@ -253,7 +253,7 @@ class ModuleInstance:
             try:
                 return list(range(int(float(to_string(count)))))
             except (EvalError, ValueError):
-                return Unknown(f"count = {count!r} is not a number")
+                return Unknown(f"count is not a whole number (got {kind_of(count)})")
         if "for_each" in attrs:
             each = self._for_each(entry)
             if isinstance(each, Unknown):
@@ -376,6 +376,8 @@ class ModuleInstance:
             if secrets is None:
                 secrets = self.project.literal_secrets(entry.block, lambda: _literal_secrets(entry))
             data = dict(data)
+            if block.kind == "module" and isinstance(data.get("source"), str):
+                data["source"] = without_credentials(data["source"])  # rules may show it
             data["hardcoded_secrets"] = [hit.as_data() for hit in secrets]
             extra = {("hardcoded_secrets", i): locator.span(hit.path) for i, hit in enumerate(secrets)}
             known_key = None if key is SINGLE or isinstance(key, Unknown) else key

@@ -57,7 +57,7 @@ class BlockRef(Lazy):
             else:
                 key = to_string(key)
             if key not in keys:
-                raise EvalError(f"{self.base} has no instance {instance_suffix(key)}")
+                raise EvalError(f"{self.base} has no instance {_named(key)}")
             return InstanceRef(self.module.instance(self.entry, key))
         if isinstance(keys, Unknown) and not isinstance(key, Unknown):
             # how many instances there are is unknown; the one named is evaluated as if it exists
@@ -76,7 +76,7 @@ class BlockRef(Lazy):
             return Ref(source, self.base, None)
         keys = self.module.keys(self.entry)
         if isinstance(keys, list) and "for_each" in self.entry.block.body.attributes:
-            return {k: Ref(f"{self.base}[{k!r}]", self.base, k) for k in keys}
+            return {k: Ref(self.base + instance_suffix(k), self.base, k) for k in keys}
         if isinstance(keys, list):
             return [Ref(f"{self.base}[{k}]", self.base, k) for k in keys]
         return Ref(source, self.base, None)
@@ -126,11 +126,17 @@ class CallRef(Lazy):
             return keys
         key = int(key) if isinstance(key, int | float) and not isinstance(key, bool) else to_string(key)
         if key not in keys:
-            raise EvalError(f"module '{self.name}' has no instance {instance_suffix(key)}")
+            raise EvalError(f"module '{self.name}' has no instance {_named(key)}")
         return Namespace(lambda n, s: self._output(key, n, s))
 
     def whole(self, source: str) -> Any:
         return Unknown(f"{source}: the whole module object is not evaluated")
+
+
+def _named(key: Any) -> str:
+    """An instance key as an error names it: a count index, not a for_each key's text (which may
+    come from a literal)."""
+    return instance_suffix(key) if isinstance(key, int) else "with that key"
 
 
 __all__ = ["BlockRef", "CallRef", "InstanceRef", "Namespace"]

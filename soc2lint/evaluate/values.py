@@ -89,6 +89,19 @@ class Encoded(Unknown):
         self.decoded = decoded
 
 
+def kind_of(value: Any) -> str:
+    """The Terraform type name of a known value, for messages that must not quote the value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "list" if isinstance(value, list) else "map" if isinstance(value, dict) else type(value).__name__
+
+
 def is_known(value: Any) -> bool:
     """True when the value holds no Unknown anywhere."""
     if isinstance(value, Unknown):
@@ -125,8 +138,10 @@ def decode_json(value: Any) -> Any:
     if isinstance(value, str):
         try:
             return json.loads(value)
+        except json.JSONDecodeError as exc:
+            return Unknown(f"not valid JSON (line {exc.lineno}, column {exc.colno})")
         except ValueError:
-            return Unknown(f"not valid JSON: {value[:40]!r}")
+            return Unknown("not valid JSON")
     return value
 
 
@@ -155,4 +170,4 @@ def _restore(node: Any, holes: list[Unknown]) -> Any:
 
 
 __all__ = ["Encoded", "EvalError", "Ref", "Template", "Unknown", "decode_json", "first_unknown", "is_known",
-           "template"]
+           "kind_of", "template"]

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from ..model import Entity, Span
+from ..secrets import without_credentials
 from .gha_expressions import untrusted_in
 from .yamlspans import Document, YamlLocator, item_span
 
@@ -28,7 +29,7 @@ def parse_uses(uses: str) -> dict[str, Any]:
     if uses.startswith("./") or uses.startswith("../"):
         return {"kind": "local", "action": uses, "ref_is_sha": True, "first_party": True}
     if uses.startswith("docker://"):
-        image = uses[len("docker://"):]
+        image = without_credentials(uses)[len("docker://"):]
         return {"kind": "docker", "action": image, "ref": image.partition("@")[2] or None,
                 "ref_is_sha": "@sha256:" in image, "first_party": False}
     target, _, ref = uses.partition("@")
@@ -75,7 +76,7 @@ def _workflow(path: str, wf: dict) -> list[Entity]:
         if not isinstance(job, dict):
             continue
         job_path = ("jobs", job_id)
-        data = dict(job, triggers=events)
+        data = dict(_shown(job), triggers=events)
         extra: dict = {("triggers",): ("on",)}
         if "permissions" in job:
             source, perms, origin = "job", job["permissions"], (*job_path, "permissions")
@@ -103,7 +104,7 @@ def _workflow(path: str, wf: dict) -> list[Entity]:
 def _action(path: str, action: dict) -> list[Entity]:
     name = str(action.get("name") or path)
     span = getattr(action, "span", None) or Span(1)
-    entities = [Entity(FRAMEWORK, "action", "action", "action", path, span, dict(action),
+    entities = [Entity(FRAMEWORK, "action", "action", "action", path, span, _shown(action),
                        YamlLocator(action), f"action '{name}'")]
     runs = action["runs"]
     entities.extend(_steps(path, action, ("runs",), runs.get("steps"), [], "runs",
@@ -119,7 +120,7 @@ def _steps(path, root, job_path, steps, events, job_id, job_label, taint, compos
         if not isinstance(step, dict):
             continue
         step_path = (*job_path, "steps", index)
-        data = dict(step, triggers=events, job_id=job_id)
+        data = dict(_shown(step), triggers=events, job_id=job_id)
         extra: dict = {}
         if isinstance(step.get("uses"), str):
             data["uses_ref"] = parse_uses(step["uses"])
@@ -144,10 +145,33 @@ def _steps(path, root, job_path, steps, events, job_id, job_label, taint, compos
         data["untrusted_expressions"] = untrusted
         if untrusted and isinstance(step.get("id"), str):
             tainted.add(f"steps.{step['id']}.outputs".lower())
-        name = step.get("name") or step.get("uses") or f"#{index + 1}"
+        name = step.get("name") or data.get("uses") or f"#{index + 1}"
         yield Entity(FRAMEWORK, "step", "step", f"{job_id}.steps[{index}]", path,
                      item_span(root, step_path) or Span(1), data,
                      YamlLocator(root, step_path, extra), f"{job_label} step '{name}'")
+
+
+def _shown(mapping: dict) -> dict:
+    """A copy of a job, step or action whose `uses:` and image references carry no credentials
+    (`docker://user:password@host/image`): entity data can reach messages and reports."""
+    data = dict(mapping)
+    if isinstance(data.get("uses"), str):
+        data["uses"] = without_credentials(data["uses"])
+    for key in ("container", "runs"):
+        if key in data:
+            data[key] = _image_shown(data[key])
+    if isinstance(data.get("services"), dict):
+        data["services"] = {name: _image_shown(service) for name, service in data["services"].items()}
+    return data
+
+
+def _image_shown(value: Any) -> Any:
+    """An image reference, or a mapping's `image:`, without credentials (a copy when it changes)."""
+    if isinstance(value, str):
+        return without_credentials(value)
+    if isinstance(value, dict) and isinstance(value.get("image"), str):
+        return dict(value, image=without_credentials(value["image"]))
+    return value
 
 
 def _tainted_env(env: Any, inherited: frozenset[str]) -> frozenset[str]:

@@ -3,11 +3,13 @@
 Lark's trees carry an object per token and per position record; they are slow to copy between
 processes or to load from a cache (as slow as parsing again). The evaluator needs much less, so
 each expression becomes nested tuples `(kind, pos, *fields)`, where `pos` is
-`(start, end, line, column, end_line, end_column)` in the file's text:
+`(start, end, line, column, end_line, end_column)` in the file's text, with a seventh item, the
+node's own text, when its positions do not index the file (a template hole parsed on its own):
 
     ("lit", pos, value)                   number, bool, null, or a string without holes
     ("template", pos, parts)              parts: str or node (`"a-${x}"`, heredocs)
-    ("unknown", pos, reason)              a form that is not evaluated (template directives)
+    ("unknown", pos, reason)              a form that is not evaluated (template directives); the
+                                          reason never quotes the expression's text
     ("name", pos, name)                   `var`, `aws_s3_bucket`, `each`, a for variable
     ("attr", pos, base, name)             `base.name`
     ("index", pos, base, key)             `base[key]`, `base.0`
@@ -20,6 +22,9 @@ each expression becomes nested tuples `(kind, pos, *fields)`, where `pos` is
     ("binary", pos, op, left, right)      precedence resolved here: the grammar has none
     ("cond", pos, test, yes, no)
     ("for", pos, names, collection, key, value, cond, grouping)
+
+`soc2lint.parsers.hcldescribe` names an expression for the reason of an unresolved value without
+its literal text.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
 _DIRECTIVE_RE = re.compile(r"(?<!%)%\{")
 _HEREDOC_RE = re.compile(r"<<(-?)([A-Za-z][A-Za-z0-9._-]*)\n?(.*)\n[ \t]*\2\n?\Z", re.S)
-_PRECEDENCE = {"||": 0, "&&": 1, "==": 2, "!=": 2, "<": 3, ">": 3, "<=": 3, ">=": 3,
+PRECEDENCE = {"||": 0, "&&": 1, "==": 2, "!=": 2, "<": 3, ">": 3, "<=": 3, ">=": 3,
                "+": 4, "-": 4, "*": 5, "/": 5, "%": 5}
 
 Node = tuple
@@ -73,7 +78,7 @@ class Converter:
         if isinstance(node, Token):
             if node.type in ("DECIMAL", "NEGATIVE_DECIMAL"):
                 return ("lit", _token_pos(node), int(node))
-            return ("unknown", _token_pos(node), str(node))
+            return ("unknown", (*_token_pos(node), "…"), f"'{node.type}' is not evaluated")
         handler = getattr(self, f"_{node.data}", None)
         if handler is None:
             return ("unknown", pos_of(node), f"'{node.data}' is not evaluated")
@@ -125,7 +130,7 @@ class Converter:
         pos = pos_of(node)
         match = _HEREDOC_RE.match(str(node.children[0]))
         if not match:
-            return ("unknown", pos, "unreadable heredoc")
+            return ("unknown", (*pos, "<<…"), "unreadable heredoc")
         body = match.group(3)
         if match.group(1):  # <<-: strip the common indentation
             lines = body.split("\n")
@@ -148,12 +153,13 @@ class Converter:
 
     def hole(self, expression: str, pos: tuple) -> Node:
         """An expression given as text; its positions become those of the enclosing template."""
+        own = (*pos[:6], expression)  # the hole's own text, for `describe`
         if self.parse_hole is None:
-            return ("unknown", pos, expression)
+            return ("unknown", own, "not evaluated")
         try:
             tree = self.parse_hole(expression)
         except Exception:
-            return ("unknown", pos, f"{expression}: cannot parse")
+            return ("unknown", own, "cannot parse")
         return _relocate(Converter(f"x = {expression}\n", self.parse_hole).convert(tree), pos, expression)
 
     def _tuple(self, node: Tree) -> Node:
@@ -206,7 +212,7 @@ class Converter:
             values.append(("binary", pos, op, left, right))
 
         for op, operand in zip(operators, operands[1:], strict=True):
-            while ops and _PRECEDENCE[ops[-1]] >= _PRECEDENCE[op]:
+            while ops and PRECEDENCE[ops[-1]] >= PRECEDENCE[op]:
                 reduce()
             ops.append(op)
             values.append(self.convert(operand))
@@ -294,14 +300,6 @@ def _relocate(node: Any, pos: tuple, source: str) -> Any:
     return node
 
 
-def source_of(node: Node, text: str) -> str:
-    """The source text of a node, whitespace collapsed."""
-    pos = node[1]
-    if len(pos) > 6:  # relocated: it carries its own text
-        return " ".join(pos[6].split())
-    return " ".join(text[pos[0]:pos[1]].split()) or "<expression>"
-
-
 def unescape(text: str) -> str:
     def replace(match: re.Match) -> str:
         code = match.group(1)
@@ -367,4 +365,4 @@ def _flatten(node: Any, operands: list, operators: list) -> None:
         operands.append(node)
 
 
-__all__ = ["Converter", "Node", "source_of", "split_template", "unescape"]
+__all__ = ["Converter", "Node", "split_template", "unescape"]

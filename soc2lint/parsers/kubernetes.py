@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import Entity, Span
-from ..secrets import find_secrets
+from ..secrets import find_secrets, without_credentials
 from .yamlspans import Document, YamlLocator, item_span
 
 FRAMEWORK = "kubernetes"
@@ -111,6 +111,8 @@ def _containers(path, root, pod_base: tuple, pod: dict, kind: str, address: str,
                 effective[field_name] = value
                 origins[field_name] = (*cbase, "securityContext", field_name)
             data = dict(container)
+            if isinstance(data.get("image"), str):  # messages show it: never a registry password
+                data["image"] = without_credentials(data["image"])
             data["container_type"] = list_name
             data["effective_security_context"] = effective
             hits = find_secrets(_env_values(container))
