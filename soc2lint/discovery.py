@@ -16,6 +16,7 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".venv", "venv", "__pycache__",
                        ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".terragrunt-cache"})
 _SOURCE_COMMENT = re.compile(r"^# Source: (\S.*?)\s*$", re.M)
+OUTSIDE = "symbolic link leads outside the repository: not followed"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,24 @@ class Source:
     workflow_dir: bool = False
     action_file: bool = False
     location: Path | None = None  # the real path on disk; None for standard input
+    boundary: Boundary | None = field(default=None, compare=False, repr=False)  # its repository
+
+
+@dataclass(eq=False)
+class Boundary:
+    """The repository a scanned path belongs to (see `Namer.repository`): nothing outside `top`
+    is read for it. `refused` holds the symbolic links already reported for leading out of it,
+    so that a link met by the directory walk and again as module context is reported once."""
+
+    top: Path
+    refused: set[Path] = field(default_factory=set)
+
+    def refuse(self, link: Path, name: str, notes: list[Notification]) -> None:
+        """Report, once, a symbolic link (shown by its own `name`) that leads outside."""
+        place = located(link)
+        if place not in self.refused:
+            self.refused.add(place)
+            notes.append(Notification(name, OUTSIDE, "warning"))
 
 
 @dataclass
@@ -39,6 +58,12 @@ class Discovery:
     seen: set[Path] = field(default_factory=set)  # files already added, by real path
     skipped: list[tuple[str, str]] = field(default_factory=list)  # files named but not scanned
     exclude: Callable[[str], bool] | None = None  # repository-relative path (dirs end in /)
+    boundaries: dict[Path, Boundary] = field(default_factory=dict)  # by their top directory
+
+    def boundary(self, namer: Namer, path: Path) -> Boundary:
+        """The boundary of a scanned path, shared by every path in the same repository."""
+        top = namer.repository(path)
+        return self.boundaries.setdefault(top, Boundary(top))
 
 
 TERRAFORM_CODE = ("terraform", "terraform-json")  # the kinds that declare resources
@@ -62,7 +87,8 @@ def kind_of(name: str) -> str | None:
 
 
 class Namer:
-    """Display paths relative to the enclosing git repository (or the working directory)."""
+    """Display paths relative to the enclosing git repository (or the working directory), and
+    the repository a scanned path belongs to."""
 
     def __init__(self) -> None:
         self.cwd = Path.cwd().resolve()
@@ -78,6 +104,25 @@ class Namer:
             self._roots[directory] = found
         return self._roots[directory]
 
+    def repository(self, scanned: Path) -> Path:
+        """The repository of a scanned path, the boundary of everything read for it: the git
+        work tree enclosing it; without one, the working directory if the path lies inside it,
+        else the scanned directory itself (a file's parent directory). A symbolic link named
+        here is placed where it is written, not where it points."""
+        place = located(scanned)
+        directory = place if place.is_dir() and not place.is_symlink() else place.parent
+        root = self.repo_root(directory)
+        if root is not None:
+            return root
+        if within(place, self.cwd):
+            return self.cwd
+        if place.is_dir():
+            try:
+                return place.resolve()
+            except (OSError, RuntimeError):
+                return place
+        return directory
+
     def name(self, path: Path, follow: bool = True) -> str:
         """Display name; with follow=False a symbolic link keeps its own name."""
         if not follow:
@@ -88,6 +133,32 @@ class Namer:
             return display(resolved.relative_to(root).as_posix())
         except ValueError:
             return display(resolved.as_posix())
+
+
+def located(path: Path) -> Path:
+    """`path` made absolute, its directories resolved and its last part kept as written."""
+    absolute = Path(os.path.abspath(path))
+    if not absolute.name:
+        return absolute
+    try:
+        return absolute.parent.resolve() / absolute.name
+    except (OSError, RuntimeError):
+        return absolute
+
+
+def within(path: Path, repository: Path) -> bool:
+    """Whether a resolved path is the repository or lies inside it."""
+    return path == repository or str(path).startswith(os.path.join(repository, ""))
+
+
+def leaves(path: Path, repository: Path) -> bool:
+    """Whether `path`, its symbolic links followed to the end, lies outside `repository` (a
+    loop does not: reading it reports the loop)."""
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return not within(real, repository)
 
 
 def display(name: str) -> str:
@@ -106,27 +177,34 @@ def discover(paths: list[str], stdin_text: str | None = None, stdin_name: str | 
             result.sources.extend(split_stream(stdin_text or "", stdin_name))
             continue
         path = Path(raw)
-        if path.is_dir():
-            if path.resolve() in result.walked:
-                continue
-            result.walked.add(path.resolve())
-            repository = namer.repo_root(path.resolve()) or path.resolve()
-            if all(root != repository for _, root in result.roots):
-                result.roots.append((namer.name(repository), repository))
-            chart = helm_chart_of(path)
-            if chart:
-                result.notifications.append(_helm_note(namer, chart))
-                continue
-            for file_path in _walk(path, result, namer):
-                _add(file_path, result, namer, explicit=False)
-        elif path.exists() or path.is_symlink():
-            _add(path, result, namer, explicit=True)
-        else:
+        if not (path.exists() or path.is_symlink()):
             result.notifications.append(Notification(raw, "no such file or directory"))
+            continue
+        boundary = result.boundary(namer, path)
+        if not path.is_dir():
+            _add(path, result, namer, boundary, explicit=True)
+        elif leaves(path, boundary.top):
+            boundary.refuse(path, namer.name(path, follow=False), result.notifications)
+        elif path.resolve() not in result.walked:
+            _add_directory(path, result, namer, boundary)
     return result
 
 
-def _walk(root: Path, found: Discovery, namer: Namer) -> Iterator[Path]:
+def _add_directory(path: Path, result: Discovery, namer: Namer, boundary: Boundary) -> None:
+    """The inputs under a scanned directory, which lies inside its repository."""
+    result.walked.add(path.resolve())
+    top = namer.repo_root(path.resolve()) or path.resolve()  # where repository rules look
+    if all(root != top for _, root in result.roots):
+        result.roots.append((namer.name(top), top))
+    chart = helm_chart_of(path, boundary.top)
+    if chart:
+        result.notifications.append(_helm_note(namer, chart))
+        return
+    for file_path in _walk(path, result, namer, boundary):
+        _add(file_path, result, namer, boundary, explicit=False)
+
+
+def _walk(root: Path, found: Discovery, namer: Namer, boundary: Boundary) -> Iterator[Path]:
     notes = found.notifications
     real_root = root.resolve()
     visited: set[Path] = set()
@@ -170,6 +248,9 @@ def _walk(root: Path, found: Discovery, namer: Namer) -> Iterator[Path]:
                         notes.append(Notification(namer.name(entry_path, follow=False),
                                                   "symbolic link loop not followed", "warning"))
                         continue
+                    if not within(target, boundary.top):
+                        boundary.refuse(entry_path, namer.name(entry_path, follow=False), notes)
+                        continue
                     if real_root not in target.parents:
                         notes.append(Notification(namer.name(entry_path, follow=False), "symbolic link to a "
                                                   "directory outside the scan not followed",
@@ -182,11 +263,15 @@ def _walk(root: Path, found: Discovery, namer: Namer) -> Iterator[Path]:
         stack.extend(reversed(subdirs))
 
 
-def _add(path: Path, result: Discovery, namer: Namer, explicit: bool) -> None:
+def _add(path: Path, result: Discovery, namer: Namer, boundary: Boundary, explicit: bool) -> None:
+    """Read one file found in a repository; a symbolic link that leaves it is not followed."""
     try:
         real = path.resolve()
     except (OSError, RuntimeError):  # a symbolic link loop: read_text reports it below
-        real = path.absolute()
+        real = located(path)
+    if not within(real, boundary.top):
+        boundary.refuse(path, namer.name(path, follow=False), result.notifications)
+        return
     if real in result.seen:
         return
     result.seen.add(real)
@@ -201,12 +286,14 @@ def _add(path: Path, result: Discovery, namer: Namer, explicit: bool) -> None:
                 name, "not a supported input (Terraform, Kubernetes YAML or GitHub Actions)",
                 "note"))
         return
-    if explicit and helm_chart_of(path.parent):
+    if explicit and helm_chart_of(path.parent, boundary.top):
         result.notifications.append(Notification(
             name, "Helm chart file skipped: render the chart with `helm template` and scan the "
             "output with `soc2lint scan -`", "warning"))
         return
     text, problem = read_text(path)
+    if problem and path.is_symlink() and not path.exists() and not _is_loop(path):
+        problem = "broken symbolic link: its target does not exist"
     if problem:
         level = "note" if problem == "empty file" else "error"
         result.notifications.append(Notification(name, problem, level))
@@ -217,11 +304,13 @@ def _add(path: Path, result: Discovery, namer: Namer, explicit: bool) -> None:
         workflow_dir=len(parts) >= 3 and parts[-3:-1] == (".github", "workflows"),
         action_file=path.name in ("action.yml", "action.yaml"),
         location=real,
+        boundary=boundary,
     ))
 
 
-def helm_chart_of(directory: Path) -> Path | None:
-    """The chart directory (holding Chart.yaml) that contains `directory`, if any."""
+def helm_chart_of(directory: Path, repository: Path | None = None) -> Path | None:
+    """The chart directory (holding Chart.yaml) that contains `directory`, if any, looked for
+    up to the git work tree's top or `repository`."""
     try:
         current = directory.resolve()
     except (OSError, RuntimeError):
@@ -229,7 +318,7 @@ def helm_chart_of(directory: Path) -> Path | None:
     for candidate in (current, *current.parents):
         if (candidate / "Chart.yaml").is_file():
             return candidate
-        if (candidate / ".git").exists():
+        if candidate == repository or (candidate / ".git").exists():
             return None
     return None
 

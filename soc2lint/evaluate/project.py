@@ -3,7 +3,9 @@
 A file asked for is evaluated with its whole directory as context (sibling `.tf` files and the
 variable files Terraform loads by itself); findings are kept only for the files asked for.
 Local module calls are followed; a directory another scanned directory calls is evaluated
-through its calls, with their arguments, and not on its own.
+through its calls, with their arguments, and not on its own. Nothing outside the repository a
+file was found in is read: not a sibling or variable file linked from elsewhere, not a module
+whose source leads out of it (a `--var-file` is the user's own choice and is read wherever it is).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..discovery import Namer, Source, kind_of, read_text
+from ..discovery import Boundary, Namer, Source, kind_of, leaves, read_text, within
 from ..model import Entity, Notification
 from ..parsers import ParseError
 from ..parsers.cache import ParseCache
@@ -64,19 +66,41 @@ class Project:
         self._files: dict[Path, TfFile | None] = {}
         self._locations: dict[str, Path] = {}
         self._var_values: dict[Path, dict[str, Any]] = {}
-        self._warned: set[tuple[str, str]] = set()
+        self._warned: set[tuple[str, str, int | None]] = set()
+        self._boundaries: dict[Path, Boundary] = {}  # module directory -> its repository
         self._secrets: dict[int, tuple[Block, list]] = {}  # keyed by id: the block is kept alive
 
     # -- loading ---------------------------------------------------------------------------
     def _directory_files(self, directory: Path) -> list[Path]:
-        """The module's files; as OpenTofu does, `x.tofu` replaces `x.tf` beside it."""
+        """The module's files; as OpenTofu does, `x.tofu` replaces `x.tf` beside it. A symbolic
+        link that leads outside the repository is left out, with a notification."""
         try:
-            names = sorted(os.listdir(directory))
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
         except OSError:
             return []
-        present = set(names)
-        return [directory / n for n in names if kind_of(n) in ("terraform", "terraform-json")
-                and _tofu_twin(n) not in present and (directory / n).is_file()]
+        present = {e.name for e in entries}
+        chosen = [e for e in entries if kind_of(e.name) in ("terraform", "terraform-json")
+                  and _tofu_twin(e.name) not in present]
+        refused = set(self._outside([Path(e.path) for e in chosen if e.is_symlink()], directory))
+        return [Path(e.path) for e in chosen if Path(e.path) not in refused and _is_file(e)]
+
+    def _outside(self, paths: Iterable[Path], directory: Path) -> list[Path]:
+        """Those of `paths` (in `directory`) that lead outside its repository, each reported."""
+        boundary = self._boundary(directory)
+        refused = [p for p in paths if leaves(p, boundary.top)]
+        for path in refused:
+            boundary.refuse(path, self.namer.name(path, follow=False), self.notifications)
+        return refused
+
+    def _boundary(self, directory: Path) -> Boundary:
+        """The repository a module directory is read in: its sources', or its caller's; by
+        default, the one enclosing it."""
+        if directory not in self._boundaries:
+            top = self.namer.repository(directory)
+            shared = next((b for b in self._boundaries.values() if b.top == top), Boundary(top))
+            self._boundaries[directory] = shared
+        return self._boundaries[directory]
 
     def _parse_all(self, paths: list[Path]) -> None:
         """Parse the files not parsed yet: from the cache, else in a pool when there are many."""
@@ -125,8 +149,8 @@ class Project:
             self._files[path] = result
 
     def _note(self, path: str, message: str, level: str, line: int | None = None) -> None:
-        if (path, message) not in self._warned:
-            self._warned.add((path, message))
+        if (path, message, line) not in self._warned:
+            self._warned.add((path, message, line))
             self.notifications.append(Notification(path, message, level, line))
 
     def module(self, directory: Path) -> Module | None:
@@ -145,14 +169,34 @@ class Project:
 
     def module_for_call(self, caller: Module, source: str, caller_file: str, line: int) -> Module | None:
         """The module a local `source` names, relative to the calling module's directory."""
-        base = self._locations.get(caller.directory)
-        if base is None:
+        target = self._call_target(caller, source, caller_file, line)
+        if target is None:
             return None
-        module = self.module(base / source)
+        module = self.module(target)
         if module is None:
             self._note(caller_file, f"module source '{source}' (line {line}) has no Terraform files; "
                        "its outputs are unknown", "warning", line)
         return module
+
+    def _call_target(self, caller: Module, source: str, caller_file: str, line: int) -> Path | None:
+        """The directory a local module `source` names; None (noted at the call) when it is not
+        read: it leads outside the caller's repository, or through a symbolic link loop."""
+        base = self._locations.get(caller.directory)
+        if base is None:
+            return None
+        boundary = self._boundary(base)
+        try:
+            target = (base / source).resolve()
+        except (OSError, RuntimeError):
+            self._note(caller_file, "module source goes through a symbolic link loop: not read, so "
+                       "the module's outputs are unknown", "warning", line)
+            return None
+        if not within(target, boundary.top):
+            self._note(caller_file, "module source leads outside the repository: not read, so the "
+                       "module's outputs are unknown", "warning", line)
+            return None
+        self._boundaries.setdefault(target, boundary)
+        return target
 
     def root_values(self, module: Module) -> dict[str, Any]:
         """Variable values for a root module: auto-loaded variable files, then --var-file."""
@@ -162,7 +206,9 @@ class Project:
         if directory not in self._var_values:
             values: dict[str, Any] = {}
             named = [path for path, root in self.var_files if root is None or root == directory]
-            for path in [*auto_var_files(directory), *named]:
+            automatic = auto_var_files(directory)
+            refused = set(self._outside([p for p in automatic if p.is_symlink()], directory))
+            for path in [*(p for p in automatic if p not in refused), *named]:
                 values.update(self._read_var_file(path))
             self._var_values[directory] = values
         return self._var_values[directory]
@@ -198,6 +244,8 @@ class Project:
                 standalone.append(source)
                 continue
             location = source.location
+            if source.boundary is not None:
+                self._boundaries.setdefault(location.parent, source.boundary)
             if source.kind == "tfvars":
                 if is_auto_var_file(location.name):
                     reported.update(self.namer.name(p) for p in self._directory_files(location.parent))
@@ -237,9 +285,10 @@ class Project:
         while stack:
             module = stack.pop()
             base = self._locations.get(module.directory)
-            for _, source in module.local_calls():
-                target = (base / source).resolve()
-                if target in called or target == base:
+            for name, source in module.local_calls():
+                call = module.calls[name]
+                target = self._call_target(module, source, call.file.path, call.block.span.line)
+                if target is None or target in called or target == base:
                     continue
                 called.add(target)
                 child = self.module(target)
@@ -259,6 +308,13 @@ class Project:
         """The entities of one file evaluated as a module of its own; raises ParseError."""
         module = Module(".", [parse_file(path, text)])
         return list(ModuleInstance(self, module, context=".").entities())
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def _tofu_twin(name: str) -> str | None:
