@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from .config import CONFIG_NAMES, Config, ConfigError, declares_settings, load_config
-from .discovery import display, kind_of
+from .discovery import display, kind_of, leaves
 from .gitdiff import ChangeSet, FileChange, GitError, git
 from .model import ExemptionChange
 from .suppress import inline_ignores
@@ -67,11 +67,13 @@ def _verb(change: FileChange) -> str:
 
 
 def _new_text(changes: ChangeSet, change: FileChange) -> str | None:
-    """The file now, read as the scan reads it (a leading byte-order mark dropped)."""
-    if change.status == "deleted":
+    """The file now, read as the scan reads it (a leading byte-order mark dropped; nothing
+    through a symbolic link that leaves the repository)."""
+    path = changes.root / change.path
+    if change.status == "deleted" or leaves(path, changes.root):
         return None
     try:
-        return (changes.root / change.path).read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .discovery import SKIP_DIRS, TERRAFORM_CODE, TERRAFORM_KINDS, display, kind_of
+from .discovery import SKIP_DIRS, TERRAFORM_CODE, TERRAFORM_KINDS, display, kind_of, leaves
 from .exempted import DESELECTED, EXCLUDED, BaseView, Selection, base_view, exempted_failures
 from .fingerprint import identity_parts
 from .gitdiff import ChangeSet
@@ -80,6 +80,8 @@ def _callers(roots: list[Path], top: Path, modules: set[str]) -> set[str]:
             here = folder.relative_to(top).as_posix() if folder != top else ""
             for name in files:
                 if kind_of(name) not in TERRAFORM_CODE:
+                    continue
+                if leaves(folder / name, top):
                     continue
                 try:
                     text = (folder / name).read_text(encoding="utf-8", errors="replace")

@@ -268,3 +268,24 @@ def test_an_absolute_module_source_is_outside_unless_it_resolves_inside(tmp_path
     inside = project.module_for_call(caller, str(repo / "modules" / "x"), "infra/main.tf", 8)
     assert inside is not None and inside.directory == "modules/x"
     assert project.notifications == [Notification("infra/main.tf", LEAVES_MODULE, "warning", 4)]
+
+
+def test_pull_request_mode_reads_no_ignore_through_a_link_that_leaves(tmp_path):
+    """The list of exemption changes reads changed files too: not through a link out."""
+    from helpers import commit
+
+    outside = outside_tree(tmp_path)
+    (outside / "ignored.tf").write_text(
+        f"# soc2lint:ignore aws-rds-storage-encrypted -- {MARK}justification\n" + db("x"))
+    repo = repository(tmp_path, {"main.tf": db("ok", "true")}, {})
+    commit(repo, "base")
+    os.symlink(outside / "ignored.tf", repo / "evil.tf")
+    commit(repo, "a link out")
+    summary = tmp_path / "summary.md"
+    result = run_cli(["scan", ".", "--diff-base", "HEAD~1", "-f", "json", "-f", f"summary={summary}"],
+                     cwd=repo)
+    data = json.loads(result.stdout)
+    blobs = {"json": result.stdout.encode(), "summary": summary.read_bytes()}
+    assert data["diff"]["exemption_changes"] == []
+    assert note("evil.tf") in data["notifications"]
+    assert_nothing_from(outside, blobs)
