@@ -83,6 +83,18 @@ class Config:
                               f"({known})")
         return self.var_files + self.environments[chosen]
 
+    def locations(self) -> list[tuple[str, Path]]:
+        """Every path the configuration names, with its key."""
+        found = [(f"rules_dirs[{i}]", d) for i, d in enumerate(self.rules_dirs)]
+        found += [("baseline", self.baseline)] if self.baseline else []
+        sets = [("terraform.var_files", self.var_files), *(
+            (f"terraform.environments.{name}.var_files", items) for name, items in self.environments.items())]
+        for key, items in sets:
+            for i, item in enumerate(items):
+                found.append((f"{key}[{i}]", item.file))
+                found += [(f"{key}[{i}].module", item.module)] if item.module else []
+        return found
+
     def settings(self, root: Path) -> list[str]:
         """The settings as sorted `key: value` lines (values in JSON, paths relative to `root`,
         defaults left out): what the configuration decides, however the file is written."""

@@ -77,16 +77,30 @@ def load_project_config(request: ScanRequest) -> Config:
         return Config()
     try:
         if request.config_ref:
-            return config_at(request, request.config_ref)
+            return _inside(request, config_at(request, request.config_ref))
         if request.config:
             if not Path(request.config).is_file():
                 raise UsageError(f"{request.config}: configuration file not found")
-            return load_config(Path(request.config))
+            return _inside(request, load_config(Path(request.config)))
         start = next((p for p in request.paths if p != "-"), ".")
         found = find_config(Path(start)) if Path(start).exists() else None
-        return load_config(found) if found else Config()
+        return _inside(request, load_config(found)) if found else Config()
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _inside(request: ScanRequest, config: Config) -> Config:
+    """The configuration, when none of its paths leaves the scanned repository; a configuration
+    file outside that repository is the user's own and may name any path."""
+    from .discovery import leaves
+
+    top = Namer().repository(_first_path(request))
+    if config.path is None or leaves(config.path, top):
+        return config
+    for key, path in config.locations():
+        if leaves(path, top):
+            raise UsageError(f"{config.path}: {key}: the path leads outside the repository")
+    return config
 
 
 def _first_path(request: ScanRequest) -> Path:

@@ -289,3 +289,32 @@ def test_pull_request_mode_reads_no_ignore_through_a_link_that_leaves(tmp_path):
     assert data["diff"]["exemption_changes"] == []
     assert note("evil.tf") in data["notifications"]
     assert_nothing_from(outside, blobs)
+
+
+@pytest.mark.parametrize(("setting", "key"), [
+    ("rules_dirs: [../elsewhere]", "rules_dirs[0]"),
+    ("baseline: ../elsewhere/main.tf", "baseline"),
+    ("terraform:\n  var_files: [linked.tfvars]", "terraform.var_files[0]"),
+    ("terraform:\n  environments:\n    prod: {var_files: [{file: ../elsewhere/x.tfvars}]}",
+     "terraform.environments.prod.var_files[0]"),
+])
+def test_paths_in_the_repository_configuration_stay_inside(tmp_path, setting, key):
+    outside = outside_tree(tmp_path)
+    (outside / "x.tfvars").write_text(f'names = ["{MARK}"]\n')
+    repo = repository(tmp_path, {"main.tf": db("ok", "true"), ".soc2lint.yaml": setting + "\n"},
+                      {"linked.tfvars": outside / "x.tfvars"})
+    result = run_cli(["scan", ".", "--environment", "prod"] if "prod" in setting else ["scan", "."],
+                     cwd=repo)
+    assert result.exit_code == 2
+    assert f".soc2lint.yaml: {key}: the path leads outside the repository" in result.stderr
+    assert MARK not in result.output
+
+
+def test_a_configuration_of_the_users_own_may_name_paths_anywhere(tmp_path):
+    outside = outside_tree(tmp_path)
+    (outside / "x.tfvars").write_text("names = []\n")
+    config = write(tmp_path / "mine", {"soc2lint.yaml": f"terraform:\n  var_files: [{outside}/x.tfvars]\n"})
+    repo = repository(tmp_path, {"main.tf": db("ok", "true")}, {})
+    result = run_cli(["scan", ".", "--config", str(config / "soc2lint.yaml"), "--rule",
+                      "aws-rds-storage-encrypted"], cwd=repo)
+    assert result.exit_code == 0, result.output
