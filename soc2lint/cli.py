@@ -113,10 +113,19 @@ def _run(options: dict, inventory: bool = False, **review):
     try:
         config = load_project_config(request)
         rules = choose_rules(request, config)
-        return run(request, rules, config, _progress if sys.stderr.isatty() else None,
+        done = run(request, rules, config, _progress if sys.stderr.isatty() else None,
                    request.today, inventory)
     except UsageError as exc:
         _usage_error(str(exc))
+    _cache_notices()
+    return done
+
+
+def _cache_notices() -> None:
+    """Say on stderr, once, why a cache directory was not used (other users may write to it)."""
+    cache = sys.modules.get("soc2lint.parsers.cache")  # imported only when Terraform was read
+    for notice in cache.take_notices() if cache else ():
+        click.echo(f"soc2lint: warning: {notice}", err=True)
 
 
 @main.command()

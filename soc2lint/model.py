@@ -57,7 +57,7 @@ class Span:
         if self.end_line < self.line:
             object.__setattr__(self, "end_line", self.line)
 
-    def __reduce__(self) -> tuple:  # pickles as a constructor call: cached parses load faster
+    def __reduce__(self) -> tuple:  # pickles as a constructor call: parses from pool workers load faster
         return (Span, (self.line, self.column, self.end_line, self.end_column))
 
 

@@ -39,8 +39,10 @@ def test_cache_directory_is_safe_to_delete_or_corrupt(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path / "repo")
     cache = ParseCache(tmp_path / "cache")
     expected, _ = _evaluate(tmp_path / "repo", cache)
-    for entry in (tmp_path / "cache").rglob("*.pickle"):
-        entry.write_bytes(b"not a pickle")
+    entries = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert len(entries) == 1
+    for entry in entries:
+        entry.write_bytes(b"not an entry")
     assert _evaluate(tmp_path / "repo", cache)[0] == expected
     shutil.rmtree(tmp_path / "cache")
     assert _evaluate(tmp_path / "repo", cache)[0] == expected
@@ -57,3 +59,18 @@ def test_process_pool_gives_the_same_entities_as_one_process(tmp_path, monkeypat
     assert len(serial) == 80 and pooled == serial
     assert [(n.path, n.message) for n in pooled_notes] == [(n.path, n.message) for n in serial_notes]
     assert [n.path for n in serial_notes] == ["m0/broken.tf"]
+
+
+def test_pool_workers_store_entries_that_the_next_scan_reads(tmp_path, monkeypatch):
+    git_init(tmp_path / "repo")
+    write(tmp_path / "repo", {f"m{n // 10}/f{n}.tf": TF.format(n=n, value="true" if n % 3 else "false")
+                              for n in range(80)})
+    monkeypatch.chdir(tmp_path / "repo")
+    expected, _ = _evaluate(tmp_path / "repo", ParseCache(None), workers=1)
+    cold = ParseCache(tmp_path / "cache")
+    assert _evaluate(tmp_path / "repo", cold, workers=2)[0] == expected
+    assert (cold.hits, cold.misses) == (0, 80)
+    assert len([p for p in (tmp_path / "cache").rglob("*") if p.is_file()]) == 80
+    warm = ParseCache(tmp_path / "cache")
+    assert _evaluate(tmp_path / "repo", warm, workers=2)[0] == expected
+    assert (warm.hits, warm.misses) == (80, 0)

@@ -124,26 +124,20 @@ def _normalise(text: str) -> str:
 # -- native syntax -------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
 def hcl_parser():
-    """python-hcl2's grammar with the LALR tables cached in the user cache directory.
-
-    Building the tables takes seconds; the cache file is keyed by the grammar and options
-    (Lark checks its hash on load, so it is never stale) and is safe to delete.
-    """
+    """python-hcl2's grammar; its LALR tables, which take about a second to build, are kept as
+    data in the cache directory (see `cache.load_parser`: a bad entry is rebuilt, and a directory
+    others may write to is not used)."""
     import hcl2
-    import lark
 
-    cache_dir = cache_directory()
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        cache: str | bool = str(cache_dir / f"hcl2-{hcl2.__version__}-lark-{lark.__version__}.grammar")
-    except OSError:
-        cache = False
-    return lark.Lark.open("hcl2.lark", rel_to=hcl2.__file__, parser="lalr", cache=cache,
-                          propagate_positions=True, maybe_placeholders=False)
+    from .cache import load_parser
+
+    return load_parser(Path(hcl2.__file__).with_name("hcl2.lark"), cache_directory(),
+                       propagate_positions=True, maybe_placeholders=False)
 
 
 def cache_directory() -> Path:
-    """Where soc2lint keeps caches: `SOC2LINT_CACHE_DIR` or the user cache directory."""
+    """Where soc2lint keeps caches: `SOC2LINT_CACHE_DIR` or the user cache directory (checked
+    before use by `cache.check_directory`)."""
     return Path(os.environ.get("SOC2LINT_CACHE_DIR") or user_cache_dir("soc2lint"))
 
 
