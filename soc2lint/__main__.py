@@ -3,4 +3,5 @@ it as `python -I -m soc2lint`, so that nothing in the scanned checkout can be im
 
 from .cli import main
 
-main(prog_name="soc2lint")
+if __name__ == "__main__":  # not when a spawned worker process imports this module again
+    main(prog_name="soc2lint")

@@ -74,3 +74,34 @@ def test_pool_workers_store_entries_that_the_next_scan_reads(tmp_path, monkeypat
     warm = ParseCache(tmp_path / "cache")
     assert _evaluate(tmp_path / "repo", warm, workers=2)[0] == expected
     assert (warm.hits, warm.misses) == (80, 0)
+
+
+def test_parse_workers_import_nothing_from_the_working_directory(tmp_path):
+    """Where workers start in a new interpreter (spawn is the default on macOS, forkserver on
+    Linux from Python 3.14), a `multiprocessing/` planted in the scanned checkout never runs."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    planted = f"open({str(markers / 'ran')!r}, 'w').write('x')\n"
+    repo = write(tmp_path / "repo", {**{f"m{n}.tf": TF.format(n=n, value="false") for n in range(70)},
+                                     "multiprocessing/__init__.py": planted,
+                                     "concurrent/__init__.py": planted})
+    git_init(repo)
+    runner = write(tmp_path / "runner", {"run.py": (  # a default start method, a platform
+        "import multiprocessing, sys\nif __name__ == '__main__':\n"
+        "    multiprocessing.set_start_method(sys.argv.pop(1))\n    sys.platform = sys.argv.pop(1)\n"
+        "    from soc2lint.cli import main\n    main()\n")}) / "run.py"
+    env = dict(os.environ, SOC2LINT_NO_CACHE="1", SOC2LINT_WORKERS="2")
+    env.pop("PYTHONSAFEPATH", None)
+    cases = [("spawn", sys.platform), ("forkserver", sys.platform)]
+    cases += [("spawn", "darwin")] if sys.version_info >= (3, 11) else []  # spawned, safe path
+    for method, platform in cases:
+        done = subprocess.run([sys.executable, str(runner), method, platform, "scan", ".", "-f",
+                               "json", "--rule", "aws-rds-storage-encrypted"], cwd=repo, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert list(markers.iterdir()) == [], (method, platform, done.stderr[-2000:])
+        assert json.loads(done.stdout)["summary"]["outcomes"]["fail"] == 70, done.stderr[-2000:]

@@ -128,12 +128,13 @@ class Project:
         if not todo:
             return
         jobs = [(display, text, key, self.cache) for _, display, text, key in todo]
-        if len(todo) >= POOL_MIN_FILES and (self.workers or os.cpu_count() or 1) > 1:
+        context = _pool_context() if len(todo) >= POOL_MIN_FILES else None
+        if context is not None and (self.workers or os.cpu_count() or 1) > 1:
             from concurrent.futures import ProcessPoolExecutor  # only large scans pay its import
 
             workers = min(self.workers or os.cpu_count() or 1, 8)
             hcl_parser()  # build (or load) the grammar tables once, before the workers read them
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
                 results = list(pool.map(_parse, jobs, chunksize=8))
         else:
             results = [_parse(job) for job in jobs]
@@ -308,6 +309,23 @@ class Project:
         """The entities of one file evaluated as a module of its own; raises ParseError."""
         module = Module(".", [parse_file(path, text)])
         return list(ModuleInstance(self, module, context=".").entities())
+
+
+def _pool_context():
+    """How parse workers start without importing anything from the working directory, which may
+    be the scanned checkout (a planted `multiprocessing/` there would run in a new interpreter):
+    forked on Linux; elsewhere spawned with PYTHONSAFEPATH, which keeps the working directory off
+    their `sys.path` (Python 3.11 and later); None, so files are parsed here, where neither is safe
+    (fork is unsafe on macOS, and Python 3.10 has no PYTHONSAFEPATH)."""
+    import multiprocessing
+    import sys
+
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    if sys.version_info >= (3, 11):
+        os.environ["PYTHONSAFEPATH"] = "1"
+        return multiprocessing.get_context("spawn")
+    return None
 
 
 def _is_file(entry: os.DirEntry) -> bool:
