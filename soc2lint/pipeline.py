@@ -1,8 +1,9 @@
 """One scan from options to result: configuration, rules, discovery, ignores and baseline.
 
 Shared by `soc2lint scan` and `soc2lint report`; options given on the command line win over the
-configuration file. Problems with the configuration, a rule file or the baseline raise
-UsageError (exit 2 in the CLI), naming the file and the key.
+configuration file. With a diff base, `pull_request` adds the view of the change. Problems with
+the configuration, a rule file or the baseline raise UsageError (exit 2 in the CLI), naming the
+file and the key.
 """
 
 from __future__ import annotations
@@ -13,17 +14,13 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .config import Config, ConfigError, find_config, load_config, path_matcher
 from .discovery import Namer, discover
 from .exempted import Selection
-from .model import Finding, Notification, Outcome, Rule, ScanResult, Severity
+from .model import Notification, Rule, ScanResult, Severity
 from .scan import CODEOWNERS_LOCATIONS, Policy
 from .suppress import today as current_date
-
-if TYPE_CHECKING:
-    from .gitdiff import ChangeSet
 
 
 class UsageError(Exception):
@@ -94,7 +91,7 @@ def _inside(request: ScanRequest, config: Config) -> Config:
     file outside that repository is the user's own and may name any path."""
     from .discovery import leaves
 
-    top = Namer().repository(_first_path(request))
+    top = Namer().repository(first_path(request))
     if config.path is None or leaves(config.path, top):
         return config
     for key, path in config.locations():
@@ -103,7 +100,7 @@ def _inside(request: ScanRequest, config: Config) -> Config:
     return config
 
 
-def _first_path(request: ScanRequest) -> Path:
+def first_path(request: ScanRequest) -> Path:
     return Path(next((p for p in request.paths if p != "-"), "."))
 
 
@@ -114,11 +111,11 @@ def config_at(request: ScanRequest, ref: str) -> Config:
 
     if not request.use_config:
         return Config()
-    root, _ = _ref(_first_path(request).resolve(), ref)
+    root, _ = _ref(first_path(request).resolve(), ref)
     if request.config:
         candidates = [Path(request.config).resolve()]
     else:
-        start = _first_path(request).resolve()
+        start = first_path(request).resolve()
         start = start if start.is_dir() else start.parent
         directories = [start, *start.parents]
         directories = directories[:directories.index(root) + 1] if root in directories else [start]
@@ -148,7 +145,7 @@ def read_at_ref(request: ScanRequest, path: Path, ref: str) -> str | None:
     """A file's text as of the revision `ref`, or None when it is not there."""
     from .gitdiff import read_at
 
-    root, commit = _ref(_first_path(request).resolve(), ref)
+    root, commit = _ref(first_path(request).resolve(), ref)
     try:
         relative = path.resolve().relative_to(root).as_posix()
     except ValueError:
@@ -222,89 +219,24 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
     for path, _ in var_files:
         if not path.is_file():
             raise UsageError(f"{path}: variable file not found")
-    change = _change(request, config, rules, var_files, now) if request.diff_base else None
-    selection = _selection(config, rules, namer)
+    from .pull_request import prepare, review
+
+    change = prepare(request, config, rules, var_files, now) if request.diff_base else None
+    selection = selection_of(config, rules, namer)
     found = discover(change.paths if change else list(request.paths), request.stdin_text,
                      request.stdin_name, exclude=selection.excluded)
     if change is not None and not request.full_scan and any(
             p in change.changes.files for p in CODEOWNERS_LOCATIONS):
         found.roots.append((namer.name(change.changes.root), change.changes.root))  # repository rules
-    policy = _policy(request, config, namer, now, request.config_ref, found.notifications)
+    policy = policy_of(request, config, namer, now, request.config_ref, found.notifications)
     result = scan(found, rules, progress, var_files=var_files, policy=policy, inventory=inventory)
     reported = None
     if change is not None:
-        reported = _review(request, config, change, result, rules, var_files, selection, policy)
+        reported = review(request, config, change, result, rules, var_files, selection, policy)
     return ScanRun(result, config, selection.config_name, tuple(rules), now, reported)
 
 
-@dataclass(frozen=True)
-class _Change:
-    """A pull-request run's changes, what to scan for them, and the base's configuration."""
-
-    changes: ChangeSet
-    paths: list[str]
-    all_terraform: bool  # a variable file changed: any root module may have changed
-    base: Config
-    base_rules: tuple[Rule, ...]
-    base_policy: Policy
-    notes: tuple[Notification, ...] = ()
-
-
-def _change(request: ScanRequest, config: Config, rules: Sequence[Rule], var_files: list,
-            now: datetime.date) -> _Change:
-    """The changes since the diff base and the base's side. Every path is scanned when SARIF
-    needs the full scan, a variable file changed, or the configuration or baseline changed (what
-    they exempt can lie in any file)."""
-    from .gitdiff import GitError, changes_since
-    from .review import scan_paths, var_files_changed
-
-    try:
-        changes = changes_since(request.diff_base, _first_path(request))
-    except GitError as exc:
-        raise UsageError(f"--diff-base: {exc}") from None
-    notes: list[Notification] = []
-    base, base_rules = _base_configuration(request, changes, rules, notes)
-    try:
-        base_policy = _policy(request, base, Namer(), now, changes.commit, [])
-    except UsageError as exc:  # a baseline the base could not read: judged without it
-        notes.append(Notification(_first_path(request).as_posix(), f"the baseline at the base "
-                                  f"cannot be read ({exc}); it is compared as empty", "warning"))
-        base_policy = _policy(request, base, Namer(), now, None, [], with_baseline=False)
-    all_terraform = var_files_changed(changes, var_files)
-    baselines = {_in_repository(changes, b) for b in (request.baseline, config.baseline, base.baseline)}
-    widen = (request.full_scan or all_terraform or bool(baselines & set(changes.files))
-             or config.settings(changes.root) != base.settings(changes.root))
-    paths = list(request.paths) if widen else scan_paths(changes, request.paths)
-    return _Change(changes, paths, all_terraform, base, base_rules, base_policy, tuple(notes))
-
-
-def _base_configuration(request: ScanRequest, changes: ChangeSet, rules: Sequence[Rule],
-                        notes: list[Notification]) -> tuple[Config, tuple[Rule, ...]]:
-    """The configuration at the base and the rules it selects; when either cannot be read, the
-    defaults and the rules selected now, with a warning."""
-    try:
-        base = config_at(request, changes.commit)
-    except (ConfigError, UsageError) as exc:
-        notes.append(Notification(_first_path(request).as_posix(), f"the configuration at the base "
-                                  f"cannot be read ({exc}); it is compared as empty", "warning"))
-        base = Config()
-    try:
-        return base, tuple(choose_rules(request, base))
-    except UsageError as exc:
-        notes.append(Notification(_first_path(request).as_posix(), f"the rules the base's "
-                                  f"configuration selects cannot be told ({exc}); rules it "
-                                  "deselects are not listed", "warning"))
-        return base, tuple(rules)
-
-
-def _in_repository(changes: ChangeSet, path) -> str | None:
-    try:
-        return Path(path).resolve().relative_to(changes.root).as_posix() if path else None
-    except ValueError:
-        return None
-
-
-def _selection(config: Config, rules: Sequence[Rule], namer: Namer) -> Selection:
+def selection_of(config: Config, rules: Sequence[Rule], namer: Namer) -> Selection:
     """The rules a configuration runs, the paths it excludes and its file's display name."""
     base = namer.name(config.base) if config.path else ""
     base = "" if base == "." else base
@@ -313,13 +245,13 @@ def _selection(config: Config, rules: Sequence[Rule], namer: Namer) -> Selection
                      namer.name(config.path) if config.path else None)
 
 
-def _policy(request: ScanRequest, config: Config, namer: Namer, now: datetime.date,
+def policy_of(request: ScanRequest, config: Config, namer: Namer, now: datetime.date,
             ref: str | None, notes: list[Notification], with_baseline: bool = True) -> Policy:
     """What decides which findings count under `config`: its ignores, the baseline (read as of
     `ref` when given) and whether inline ignores apply."""
     from .suppress import config_ignores
 
-    selection = _selection(config, (), namer)
+    selection = selection_of(config, (), namer)
     base = namer.name(config.base) if config.path else ""
     ignores = config_ignores(config.ignores, selection.config_name or "", "" if base == "." else base, now)
     baseline = _baseline(request, config, namer, notes, ref) if with_baseline else None
@@ -353,59 +285,3 @@ def _baseline(request: ScanRequest, config: Config, namer: Namer, notes: list[No
         raise UsageError(str(exc)) from None
 
 
-def _review(request: ScanRequest, config: Config, change: _Change, result: ScanResult,
-            rules: Sequence[Rule], var_files: list, selection: Selection, policy: Policy) -> ScanResult:
-    """The result limited to the change, with the exemption changes it makes and the failures
-    they exempt."""
-    from .exemptions import exemption_changes
-    from .review import ExemptionCheck, restrict
-
-    changes = change.changes
-    named = [_in_repository(changes, p) for p in (request.baseline, config.baseline, request.config,
-                                                  *config.rules_dirs, *request.rules_dirs)]
-    baselines, configs, rules_dirs = named[:2], named[2:3], named[3:]
-    exemptions = exemption_changes(changes, policy.today or current_date(),
-                                   [b for b in baselines if b], [d for d in rules_dirs if d],
-                                   [c for c in configs if c], _proposed(request, change.base, config))
-    base = _selection(change.base, change.base_rules, Namer())
-    check = ExemptionCheck(selection, base, change.base_policy,
-                           tuple({r.id: r for r in (*rules, *change.base_rules)}.values()),
-                           _deselected(request, config, selection, base, change, var_files, policy))
-    reported = restrict(result, changes, request.changed_lines_only, rules, var_files,
-                        change.all_terraform, exemptions, request.config_ref, check)
-    return dataclasses.replace(reported, notifications=(*reported.notifications, *change.notes))
-
-
-def _proposed(request: ScanRequest, base: Config, config: Config) -> tuple[Config, Config] | None:
-    """The configuration at the base and the one the change proposes (the working tree's, also
-    when the run reads the base's), for the list of exemption changes; None to compare each
-    changed configuration file on its own (no configuration, or the proposed one is invalid)."""
-    if not request.use_config:
-        return None
-    if not request.config_ref:
-        return base, config
-    try:
-        return base, load_project_config(dataclasses.replace(request, config_ref=None))
-    except UsageError:
-        return None
-
-
-def _deselected(request: ScanRequest, config: Config, head: Selection, base: Selection,
-                change: _Change, var_files: list, policy: Policy) -> tuple[Finding, ...]:
-    """The failures the base's configuration would report that the configuration now does not
-    run: rules it no longer selects, and (with every rule of the base) files it now excludes."""
-    from .scan import scan
-
-    def excludes(settings: list[str]) -> list[str]:
-        return [line for line in settings if line.startswith("exclude:")]
-
-    dropped = [r for r in change.base_rules if r.id not in head.rule_ids]
-    root = change.changes.root
-    newly_excluded = head.excluded is not None and excludes(config.settings(root)) != excludes(
-        change.base.settings(root))
-    if (not dropped and not newly_excluded) or "-" in request.paths:
-        return ()
-    found = discover(list(request.paths), exclude=base.excluded)
-    done = scan(found, change.base_rules if newly_excluded else dropped, var_files=var_files,
-                policy=policy)
-    return tuple(f for f in done.findings if f.outcome is Outcome.FAIL)
