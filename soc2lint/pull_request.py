@@ -43,6 +43,7 @@ class Change:
     base_rules: tuple[Rule, ...]
     base_policy: Policy
     notes: tuple[Notification, ...] = ()
+    baseline_changed: bool = False
 
 
 def prepare(request: ScanRequest, config: Config, rules: Sequence[Rule], var_files: list,
@@ -67,10 +68,12 @@ def prepare(request: ScanRequest, config: Config, rules: Sequence[Rule], var_fil
         base_policy = policy_of(request, base, Namer(), now, None, [], with_baseline=False)
     all_terraform = var_files_changed(changes, var_files)
     baselines = {_in_repository(changes, b) for b in (request.baseline, config.baseline, base.baseline)}
-    widen = (request.full_scan or all_terraform or bool(baselines & set(changes.files))
+    baseline_changed = bool(baselines & set(changes.files))
+    widen = (request.full_scan or all_terraform or baseline_changed
              or config.settings(changes.root) != base.settings(changes.root))
     paths = list(request.paths) if widen else scan_paths(changes, request.paths)
-    return Change(changes, paths, all_terraform, base, base_rules, base_policy, tuple(notes))
+    return Change(changes, paths, all_terraform, base, base_rules, base_policy, tuple(notes),
+                  baseline_changed)
 
 
 def _base_configuration(request: ScanRequest, changes: ChangeSet, rules: Sequence[Rule],
@@ -116,7 +119,8 @@ def review(request: ScanRequest, config: Config, change: Change, result: ScanRes
     base = selection_of(change.base, change.base_rules, Namer())
     check = ExemptionCheck(selection, base, change.base_policy,
                            tuple({r.id: r for r in (*rules, *change.base_rules)}.values()),
-                           _deselected(request, config, selection, base, change, var_files, policy))
+                           _deselected(request, config, selection, base, change, var_files, policy),
+                           change.baseline_changed)
     reported = restrict(result, changes, request.changed_lines_only, rules, var_files,
                         change.all_terraform, exemptions, request.config_ref, check)
     return dataclasses.replace(reported, notifications=(*reported.notifications, *change.notes))

@@ -102,13 +102,15 @@ def _callers(roots: list[Path], top: Path, modules: set[str]) -> set[str]:
 class ExemptionCheck:
     """What finding the failures a change exempts takes: the configuration's selection now and at
     the base, the failures only the base's selection would report (`deselected`, scanned now),
-    the base's ignores and baseline, and every rule either side selects."""
+    the base's ignores and baseline, every rule either side selects, and whether a baseline
+    file changed."""
 
     head: Selection
     base: Selection
     base_policy: Policy
     rules: tuple[Rule, ...]
     deselected: tuple[Finding, ...] = ()
+    baseline_changed: bool = False
 
 
 def restrict(result: ScanResult, changes: ChangeSet, lines_only: bool, rules: Sequence[Rule],
@@ -148,7 +150,8 @@ def restrict(result: ScanResult, changes: ChangeSet, lines_only: bool, rules: Se
             return False
         places = {finding.path, *(r.path for r in finding.entity.related)}
         return (exemption[0] in (DESELECTED, EXCLUDED) or bool(places & touched)
-                or finding.suppression.path in touched or in_changed_module(finding))
+                or finding.suppression.path in touched or in_changed_module(finding)
+                or (exemption[0] == "baseline" and check.baseline_changed))
 
     kept = [f for f in result.findings if direct(f)]
     candidates = [f for f in result.findings if not direct(f) and answerable(f)]

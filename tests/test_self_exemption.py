@@ -224,3 +224,18 @@ def test_the_text_report_and_the_job_summary_list_what_a_change_exempts(repo):
     assert "**1 failure(s) are exempted by this change** (listed below)" in markdown
     assert ("| `aws-rds-storage-encrypted` | `infra/db.tf:9` | `aws_db_instance.other` | inline "
             "ignore at infra/db.tf:6; new since the base |") in markdown
+
+
+def test_a_baseline_named_on_the_command_line_from_another_directory(repo):
+    """The baseline's entries are listed however the path to it is spelled."""
+    empty = json.dumps({"version": 1, "tool": "soc2lint", "findings": []})
+    write(repo, {"ci/baseline.json": empty})
+    commit(repo, "baseline")
+    git(repo, "branch", "-f", "main")
+    write(repo, {"ci/baseline.json": json.dumps({"version": 1, "tool": "soc2lint", "findings": [
+        {"rule": RDS, "path": "app/db.tf", "address": "aws_db_instance.app", "instance_key": None}]})})
+    result = run_cli(["scan", "..", "-f", "json", "--diff-base", "main", "--rule", RDS, "--baseline",
+                      str(repo / "ci" / "baseline.json")], repo / "ci")
+    data = json.loads(result.stdout)
+    assert [(e["file"], e["mechanism"], e["at_base"]) for e in data["diff"]["exempted"]] == [
+        ("app/db.tf", "baseline", "failing")]
