@@ -63,12 +63,27 @@ class ChangeSet:
         return read_at(self.root, self.commit, change.old_path) if change.old_path else None
 
 
+def command(root: Path, *args: str) -> list[str]:
+    """git on the repository whose work tree is `root`, its `.git` named explicitly: git never
+    looks for a repository itself, so a bare repository committed in the scanned files (whose
+    configuration could run commands) is never used, and no file system monitor is started."""
+    return ["git", f"--git-dir={root / '.git'}", f"--work-tree={root}", "-C", str(root),
+            "-c", "core.fsmonitor=false", "-c", "core.quotePath=false", *args]
+
+
+def top_of(start: Path) -> Path | None:
+    """The work tree around `start`: the nearest directory holding a `.git` entry (a directory,
+    or a file naming one), found without asking git."""
+    start = start.resolve()
+    directory = start if start.is_dir() else start.parent
+    return next((d for d in (directory, *directory.parents) if (d / ".git").exists()), None)
+
+
 def git(root: Path, *args: str) -> str:
-    """Output of a git command run in `root`, decoded as the file system decodes names (bytes
-    that are not UTF-8 survive); GitError with git's message otherwise."""
+    """Output of a git command on the repository at `root`, decoded as the file system decodes
+    names (bytes that are not UTF-8 survive); GitError with git's message otherwise."""
     try:
-        done = subprocess.run(["git", "-C", str(root), "-c", "core.quotePath=false", *args],
-                              capture_output=True, timeout=300, check=False)
+        done = subprocess.run(command(root, *args), capture_output=True, timeout=300, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         raise GitError(f"cannot run git: {exc}") from None
     if done.returncode != 0:
@@ -78,12 +93,15 @@ def git(root: Path, *args: str) -> str:
 
 
 def repository_root(start: Path) -> Path:
-    start = start.resolve()
-    directory = start if start.is_dir() else start.parent
+    """The work tree around `start`, checked by git; GitError when there is none."""
+    top = top_of(start)
     try:
-        return Path(git(directory, "rev-parse", "--show-toplevel").strip())
+        if top is None:
+            raise GitError("no .git")
+        git(top, "rev-parse", "--git-dir")
     except GitError:
-        raise GitError(f"{start}: not inside a git repository") from None
+        raise GitError(f"{start.resolve()}: not inside a git repository") from None
+    return top
 
 
 def read_at(root: Path, commit: str, path: str) -> str | None:
@@ -107,7 +125,7 @@ def materialise(root: Path, commit: str, dest: Path, wanted: Callable[[str], boo
     if not names:
         return 0
     try:
-        done = subprocess.run(["git", "-C", str(root), "cat-file", "--batch"], check=True,
+        done = subprocess.run(command(root, "cat-file", "--batch"), check=True,
                               input="".join(f"{commit}:{n}\n" for n in names).encode("utf-8"),
                               capture_output=True, timeout=300)
     except (OSError, subprocess.SubprocessError) as exc:

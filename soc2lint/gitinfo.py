@@ -29,8 +29,10 @@ class Repository:
 
 
 def _git(root: Path, *args: str) -> str | None:
+    from .gitdiff import command
+
     try:
-        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+        done = subprocess.run(command(root, *args), capture_output=True, text=True,
                               timeout=60, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -39,15 +41,12 @@ def _git(root: Path, *args: str) -> str | None:
 
 def repository(path: Path) -> Repository | None:
     """The git repository around `path`, or None."""
+    from .gitdiff import GitError, repository_root
+
     try:
-        start = path.resolve()
-    except (OSError, RuntimeError):  # a symbolic link loop
-        start = path.absolute()
-    start = start if start.is_dir() else start.parent
-    top = _git(start, "rev-parse", "--show-toplevel")
-    if not top:
+        root = repository_root(path)
+    except (GitError, OSError, RuntimeError):  # not a repository, or a symbolic link loop
         return None
-    root = Path(top.strip())
     remote = (_git(root, "remote", "get-url", "origin") or "").strip()
     commit = (_git(root, "rev-parse", "HEAD") or "").strip() or None
     date = (_git(root, "log", "-1", "--format=%cI") or "").strip() or None if commit else None

@@ -318,3 +318,28 @@ def test_a_configuration_of_the_users_own_may_name_paths_anywhere(tmp_path):
     result = run_cli(["scan", ".", "--config", str(config / "soc2lint.yaml"), "--rule",
                       "aws-rds-storage-encrypted"], cwd=repo)
     assert result.exit_code == 0, result.output
+
+
+def test_git_never_uses_a_repository_committed_in_the_scanned_files(tmp_path):
+    """A bare repository committed under the scanned path, whose configuration would run a
+    command (core.fsmonitor) and fake the change, is never asked: git runs on the real one."""
+    from helpers import commit, git
+
+    marker = tmp_path / "ran"
+    repo = repository(tmp_path, {"infra/main.tf": db("ok", "true")}, {})
+    git(repo, "checkout", "-q", "-b", "main")
+    commit(repo, "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+    write(repo, {"infra/main.tf": db("bad"), "infra/HEAD": "ref: refs/heads/main\n",
+                 "infra/config": f"[core]\n\tbare = false\n\tworktree = .\n\tfsmonitor = \"echo x >> "
+                                 f"{marker}; false\"\n",
+                 "infra/objects/info/alternates": "../../.git/objects\n", "infra/refs/heads/keep": "",
+                 "infra/ok.tf": "# soc2lint:ignore aws-rds-storage-encrypted -- test\n" + db("i")})
+    commit(repo, "a change with a planted repository")
+    changed = run_cli(["scan", "infra", "--diff-base", "main", "-f", "json"], cwd=repo)
+    assert changed.exit_code == 1, changed.output
+    data = json.loads(changed.stdout)
+    assert ("aws-rds-storage-encrypted", "infra/main.tf", 3) in results(data)  # the real change
+    report = run_cli(["report", "infra", "-f", "json"], cwd=repo)
+    assert report.exit_code == 0 and json.loads(report.stdout)["scope"]["commit"]
+    assert not marker.exists()
