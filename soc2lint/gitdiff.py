@@ -72,11 +72,11 @@ def command(root: Path, *args: str) -> list[str]:
 
 
 def top_of(start: Path) -> Path | None:
-    """The work tree around `start`: the nearest directory holding a `.git` entry (a directory,
-    or a file naming one), found without asking git."""
+    """The work tree around `start`, found without asking git (see `Namer.repo_root`)."""
+    from .discovery import Namer
+
     start = start.resolve()
-    directory = start if start.is_dir() else start.parent
-    return next((d for d in (directory, *directory.parents) if (d / ".git").exists()), None)
+    return Namer().repo_root(start if start.is_dir() else start.parent)
 
 
 def git(root: Path, *args: str) -> str:
