@@ -196,18 +196,17 @@ def _add_directory(path: Path, result: Discovery, namer: Namer, boundary: Bounda
     top = namer.repo_root(path.resolve()) or path.resolve()  # where repository rules look
     if all(root != top for _, root in result.roots):
         result.roots.append((namer.name(top), top))
-    chart = helm_chart_of(path, boundary.top)
-    if chart:
-        result.notifications.append(_helm_note(namer, chart))
-        return
     for file_path in _walk(path, result, namer, boundary):
         _add(file_path, result, namer, boundary, explicit=False)
 
 
 def _walk(root: Path, found: Discovery, namer: Namer, boundary: Boundary) -> Iterator[Path]:
+    """The input files under `root`; YAML in a Helm chart's `templates/` is left out (noted once
+    per chart), everything else of a chart is read as usual."""
     notes = found.notifications
     real_root = root.resolve()
     visited: set[Path] = set()
+    charts: set[Path] = set()
     stack = [root]
     while stack:
         directory = stack.pop()
@@ -217,9 +216,10 @@ def _walk(root: Path, found: Discovery, namer: Namer, boundary: Boundary) -> Ite
                                       "directory already scanned through another path", "warning"))
             continue
         visited.add(real)
-        if (directory / "Chart.yaml").is_file():
-            notes.append(_helm_note(namer, directory))
-            continue
+        chart = chart_of_template(directory, boundary.top)
+        if chart is not None and chart not in charts:
+            charts.add(chart)
+            notes.append(_helm_note(namer, chart))
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
@@ -258,7 +258,8 @@ def _walk(root: Path, found: Discovery, namer: Namer, boundary: Boundary) -> Ite
                         continue
                 subdirs.append(entry_path)
             elif kind_of(entry.name) and not (found.exclude and found.exclude(
-                    namer.name(entry_path, follow=False))):
+                    namer.name(entry_path, follow=False))) and not (
+                    chart is not None and kind_of(entry.name) == "yaml"):
                 yield entry_path
         stack.extend(reversed(subdirs))
 
@@ -286,9 +287,9 @@ def _add(path: Path, result: Discovery, namer: Namer, boundary: Boundary, explic
                 name, "not a supported input (Terraform, Kubernetes YAML or GitHub Actions)",
                 "note"))
         return
-    if explicit and helm_chart_of(path.parent, boundary.top):
+    if explicit and kind == "yaml" and chart_of_template(path.parent, boundary.top):
         result.notifications.append(Notification(
-            name, "Helm chart file skipped: render the chart with `helm template` and scan the "
+            name, "Helm chart template skipped: render the chart with `helm template` and scan the "
             "output with `soc2lint scan -`", "warning"))
         return
     text, problem = read_text(path)
@@ -308,16 +309,17 @@ def _add(path: Path, result: Discovery, namer: Namer, boundary: Boundary, explic
     ))
 
 
-def helm_chart_of(directory: Path, repository: Path | None = None) -> Path | None:
-    """The chart directory (holding Chart.yaml) that contains `directory`, if any, looked for
-    up to the git work tree's top or `repository`."""
+def chart_of_template(directory: Path, repository: Path | None = None) -> Path | None:
+    """The Helm chart (a directory holding Chart.yaml) whose `templates/` folder holds
+    `directory`, if any, looked for up to the git work tree's top or `repository`. Only its
+    templates are not YAML until rendered: a Chart.yaml elsewhere hides nothing."""
     try:
         current = directory.resolve()
     except (OSError, RuntimeError):
         return None
     for candidate in (current, *current.parents):
-        if (candidate / "Chart.yaml").is_file():
-            return candidate
+        if candidate.name == "templates" and (candidate.parent / "Chart.yaml").is_file():
+            return candidate.parent
         if candidate == repository or (candidate / ".git").exists():
             return None
     return None
@@ -325,8 +327,8 @@ def helm_chart_of(directory: Path, repository: Path | None = None) -> Path | Non
 
 def _helm_note(namer: Namer, chart: Path) -> Notification:
     return Notification(namer.name(chart / "Chart.yaml"),
-                        "Helm chart skipped: templates are not YAML until rendered; scan the output "
-                        "of `helm template` with `soc2lint scan -`", "warning")
+                        "Helm chart templates skipped: they are not YAML until rendered; scan the "
+                        "output of `helm template` with `soc2lint scan -`", "warning")
 
 
 def _is_loop(path: Path) -> bool:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from .config import CONFIG_NAMES, Config, ConfigError, declares_settings, load_config
-from .discovery import display, kind_of, leaves
+from .discovery import chart_of_template, display, kind_of, leaves
 from .gitdiff import ChangeSet, FileChange, GitError, git
 from .model import ExemptionChange
 from .suppress import inline_ignores
@@ -49,9 +49,29 @@ def exemption_changes(changes: ChangeSet, today: datetime.date, baselines: Itera
         elif any(path.startswith(d) for d in rules_dirs):
             found.append(ExemptionChange("rules", _verb(change), path, None,
                                          f"rule file {_verb(change)}"))
+        elif _newly_skipped(changes, change):
+            found.append(ExemptionChange("skipped", _verb(change), path, None, _SKIPPED))
         elif kind_of(name) is not None and change.status != "deleted":
             found.extend(_ignore_changes(changes, change, today, with_ignores))
     return [dataclasses.replace(c, path=display(c.path)) for c in found]
+
+
+_SKIPPED = ("not scanned: a Helm chart template, YAML only once rendered (scan the output of "
+            "`helm template`)")
+
+
+def _newly_skipped(changes: ChangeSet, change: FileChange) -> bool:
+    """A Chart.yaml added, or a YAML file added or moved into a chart's templates/: what was
+    scanned at the base (or would be) is not any more."""
+    if change.status not in ("added", "renamed"):
+        return False
+    location = changes.root / change.path
+    if posixpath.basename(change.path) == "Chart.yaml":
+        return True
+    moved_in = change.old_path is None or chart_of_template(
+        (changes.root / change.old_path).parent, changes.root) is None
+    return (kind_of(location.name) == "yaml" and moved_in
+            and chart_of_template(location.parent, changes.root) is not None)
 
 
 def _name(changes: ChangeSet, path) -> str:

@@ -282,7 +282,7 @@ class ExemptionChange:
     """A change since the diff base that could exempt code: an inline ignore added or removed,
     the configuration, the baseline or a rule file changed."""
 
-    kind: str  # inline | config | baseline | rules
+    kind: str  # inline | config | baseline | rules | skipped (a file no longer scanned)
     change: str  # added | removed | changed
     path: str
     line: int | None

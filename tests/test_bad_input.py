@@ -118,7 +118,7 @@ def test_symlink_loops_do_not_hang(tmp_path):
     assert "symbolic link loop" in json.loads(named.stdout)["notifications"][0]["message"]
 
 
-def test_helm_chart_is_skipped_with_a_notification(tmp_path):
+def test_helm_chart_templates_are_skipped_with_a_notification(tmp_path):
     write(tmp_path, {
         "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\n",
         "chart/templates/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\n"
@@ -127,16 +127,34 @@ def test_helm_chart_is_skipped_with_a_notification(tmp_path):
     })
     code, data = scan(tmp_path, ".", "--tags", "workload-hardening")
     helm = [n for n in data["notifications"] if n["file"] == "chart/Chart.yaml"]
-    assert helm and "Helm chart skipped" in helm[0]["message"] and helm[0]["level"] == "warning"
+    assert helm and "Helm chart templates skipped" in helm[0]["message"] and helm[0]["level"] == "warning"
     assert not any(r["file"].startswith("chart/") for r in data["results"])
     result = run_cli(["scan", "chart/templates/deploy.yaml", "-f", "json"], cwd=tmp_path)
-    assert "Helm chart file skipped" in json.loads(result.stdout)["notifications"][0]["message"]
+    assert "Helm chart template skipped" in json.loads(result.stdout)["notifications"][0]["message"]
     assert code == 1
     inside = run_cli(["scan", "chart/templates", "-f", "json", "--tags", "workload-hardening"],
                      cwd=tmp_path)
     data = json.loads(inside.stdout)
     assert data["results"] == [] and data["files"] == [] and inside.exit_code == 0
     assert data["notifications"][0]["file"] == "chart/Chart.yaml"
+
+
+def test_a_chart_hides_only_its_templates(tmp_path):
+    """A Chart.yaml at the top of a repository does not hide its Terraform, workflows or the
+    Kubernetes manifests outside the chart's templates/."""
+    write(tmp_path, {
+        "Chart.yaml": "apiVersion: v2\nname: docs\nversion: 1.0.0\n",
+        "infra/db.tf": 'resource "aws_db_instance" "a" {\n  storage_encrypted = false\n}\n',
+        "k8s/pod.yaml": GOOD_POD,
+        ".github/workflows/ci.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+                                    "    steps:\n      - uses: some/action@v1\n",
+    })
+    _, data = scan(tmp_path, ".")
+    failing = {r["file"] for r in data["results"] if r["status"] == "fail"}
+    assert {"infra/db.tf", "k8s/pod.yaml", ".github/workflows/ci.yml"} <= failing
+    assert not any("Helm" in n["message"] for n in data["notifications"])
+    named = run_cli(["scan", "infra/db.tf", "-f", "json"], cwd=tmp_path)
+    assert named.exit_code == 1
 
 
 def test_duplicate_keys_are_noted(tmp_path):

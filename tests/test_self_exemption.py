@@ -239,3 +239,18 @@ def test_a_baseline_named_on_the_command_line_from_another_directory(repo):
     data = json.loads(result.stdout)
     assert [(e["file"], e["mechanism"], e["at_base"]) for e in data["diff"]["exempted"]] == [
         ("app/db.tf", "baseline", "failing")]
+
+
+def test_a_manifest_moved_into_a_new_helm_chart_is_listed_as_no_longer_scanned(repo):
+    pod = ("apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n"
+           "    - name: app\n      image: nginx:1.27\n      securityContext: {privileged: true}\n")
+    write(repo, {"k8s/pod.yaml": pod})
+    commit(repo, "a pod")
+    git(repo, "branch", "-f", "main")
+    write(repo, {"deploy/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\n"})
+    (repo / "deploy/templates").mkdir()
+    git(repo, "mv", "k8s/pod.yaml", "deploy/templates/pod.yaml")
+    data = without_rule_option(repo)
+    assert [c for c in kinds(data) if c[0] == "skipped"] == [
+        ("skipped", "added", "deploy/Chart.yaml"), ("skipped", "changed", "deploy/templates/pod.yaml")]
+    assert not any(r["file"].startswith("deploy/") for r in data["results"])

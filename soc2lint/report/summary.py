@@ -187,7 +187,7 @@ def _fenced(language: str, text: str) -> list[str]:
 
 def _label(change: ExemptionChange) -> str:
     kind = {"inline": "inline ignore", "config": "configuration", "baseline": "baseline",
-            "rules": "rule file"}[change.kind]
+            "rules": "rule file", "skipped": "file"}[change.kind]
     return f"{kind} {change.change}"
 
 
