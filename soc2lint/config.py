@@ -133,8 +133,11 @@ def _relative(path: Path, root: Path) -> str:
         return Path(path).as_posix()
 
 
-def find_config(start: Path) -> Path | None:
-    """The nearest configuration file from `start` up to its repository root."""
+def find_config(start: Path, top: Path | None = None) -> Path | None:
+    """The nearest configuration file from `start` up to its repository root; a pyproject.toml
+    that leads outside `top` (a symbolic link) is returned unread, for the caller to refuse."""
+    from .discovery import leaves
+
     current = start.resolve()
     if not current.is_dir():
         current = current.parent
@@ -143,7 +146,8 @@ def find_config(start: Path) -> Path | None:
             if (directory / name).is_file():
                 return directory / name
         pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and declares_settings(pyproject, pyproject.read_text("utf-8", "replace")):
+        if pyproject.is_file() and ((top is not None and leaves(pyproject, top)) or declares_settings(
+                pyproject, pyproject.read_text("utf-8", "replace"))):
             return pyproject
         if (directory / ".git").exists():
             return None

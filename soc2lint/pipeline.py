@@ -74,29 +74,49 @@ def load_project_config(request: ScanRequest) -> Config:
         return Config()
     try:
         if request.config_ref:
-            return _inside(request, config_at(request, request.config_ref))
+            return inside_repository(request, config_at(request, request.config_ref))
         if request.config:
             if not Path(request.config).is_file():
                 raise UsageError(f"{request.config}: configuration file not found")
-            return _inside(request, load_config(Path(request.config)))
+            return inside_repository(request, _load(request, Path(request.config)))
         start = next((p for p in request.paths if p != "-"), ".")
-        found = find_config(Path(start)) if Path(start).exists() else None
-        return _inside(request, load_config(found)) if found else Config()
+        top = Namer().repository(first_path(request))
+        found = find_config(Path(start), top) if Path(start).exists() else None
+        return inside_repository(request, _load(request, found)) if found else Config()
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
 
 
-def _inside(request: ScanRequest, config: Config) -> Config:
-    """The configuration, when none of its paths leaves the scanned repository; a configuration
-    file outside that repository is the user's own and may name any path."""
-    from .discovery import leaves
+def _load(request: ScanRequest, path: Path) -> Config:
+    """A configuration file, unless it is written in the scanned repository and is a symbolic
+    link leading out of it (then nothing of its target is read)."""
+    from .discovery import leaves, located, within
 
     top = Namer().repository(first_path(request))
-    if config.path is None or leaves(config.path, top):
+    if within(located(path), top) and leaves(path, top):
+        raise UsageError(f"{Namer().name(path, follow=False)}: the configuration file is a symbolic "
+                         "link that leads outside the repository: not read")
+    return load_config(path)
+
+
+def inside_repository(request: ScanRequest, config: Config) -> Config:
+    """The configuration, when none of its paths (and no rule file in its rule directories)
+    leaves the scanned repository; a configuration file outside that repository is the user's own
+    and may name any path."""
+    from .discovery import leaves, located, within
+
+    top = Namer().repository(first_path(request))
+    if config.path is None or not within(located(config.path), top):
         return config
     for key, path in config.locations():
         if leaves(path, top):
             raise UsageError(f"{config.path}: {key}: the path leads outside the repository")
+    for index, directory in enumerate(config.rules_dirs):
+        for rule_file in sorted(Path(directory).rglob("*.y*ml")) if Path(directory).is_dir() else ():
+            if leaves(rule_file, top):
+                raise UsageError(f"{config.path}: rules_dirs[{index}]: "
+                                 f"{Namer().name(rule_file, follow=False)} is a symbolic link that "
+                                 "leads outside the repository")
     return config
 
 

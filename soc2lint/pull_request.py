@@ -21,6 +21,7 @@ from .pipeline import (
     choose_rules,
     config_at,
     first_path,
+    inside_repository,
     load_project_config,
     policy_of,
     selection_of,
@@ -81,7 +82,7 @@ def _base_configuration(request: ScanRequest, changes: ChangeSet, rules: Sequenc
     """The configuration at the base and the rules it selects; when either cannot be read, the
     defaults and the rules selected now, with a warning."""
     try:
-        base = config_at(request, changes.commit)
+        base = inside_repository(request, config_at(request, changes.commit))
     except (ConfigError, UsageError) as exc:
         notes.append(Notification(first_path(request).as_posix(), f"the configuration at the base "
                                   f"cannot be read ({exc}); it is compared as empty", "warning"))

@@ -343,3 +343,17 @@ def test_git_never_uses_a_repository_committed_in_the_scanned_files(tmp_path):
     report = run_cli(["report", "infra", "-f", "json"], cwd=repo)
     assert report.exit_code == 0 and json.loads(report.stdout)["scope"]["commit"]
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("link", [".soc2lint.yaml", "pyproject.toml", "policies/x-secret.yaml"])
+def test_configuration_and_rule_files_linked_from_outside_are_not_read(tmp_path, link):
+    outside = outside_tree(tmp_path)
+    (outside / "secret.yaml").write_text(f"{MARK}_key: {MARK}value\n[tool.soc2lint]\n")
+    files = {"main.tf": db("ok", "true")}
+    if link.startswith("policies/"):
+        files[".soc2lint.yaml"] = "rules_dirs: [policies]\n"
+    repo = repository(tmp_path, files, {link: outside / "secret.yaml"})
+    result = run_cli(["scan", ".", "-f", "json"], cwd=repo)
+    assert result.exit_code == 2
+    assert "leads outside the repository" in result.stderr and link in result.stderr
+    assert MARK not in result.output and str(outside) not in result.output
