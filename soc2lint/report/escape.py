@@ -41,6 +41,7 @@ _MARKDOWN = re.compile(
     r"|(?P<scheme>:(?=//))"  # https://... autolinks
     r"|(?<=[wW]{3})(?<![^\W_][wW]{3})(?P<www>\.)"  # www.... autolinks
     r"|(?<!\S)(?P<hash>#)"  # a heading's opening or closing sequence
+    r"|(?P<at>@)"  # e-mail and xmpp: autolinks, which no escape stops: broken by an empty element
     r"|^(?P<block>\s*(?:[+-]|\d{1,9}(?=\.(?:\s|$))))"  # a list or rule if a line starts with it
 )
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
@@ -60,6 +61,8 @@ def _markdown_escape(m: re.Match) -> str:
         return text
     if kind == "block":
         return text[:-1] + "\\" + text[-1] if not text[-1].isdigit() else text + "\\"
+    if kind == "at":
+        return "@<wbr>"
     return "".join("\\" + c for c in text)
 
 
