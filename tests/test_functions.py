@@ -189,8 +189,11 @@ def test_lookup():
     ("format", ["%d-s3cr3t-value", "x"], "format: a number is required, got string"),
     ("format", ["s3cr3t-value %"], "format: invalid format verb at offset 13"),
     ("format", ["s3cr3t-value %s"], "format: not enough arguments for the verb at offset 13"),
-    ("regex", ["(s3cr3t-value", "x"], "regex: invalid regular expression: missing ), unterminated "
-                                      "subpattern at position 0"),
+    ("regex", ["(s3cr3t-value", "x"], "regex: invalid regular expression at position 0"),
+    ("regex", ["(?P=s3cr3t)", "x"], "regex: invalid regular expression at position 4"),
+    ("regex", ["s3cr3t[z-a]", "x"], "regex: invalid regular expression at position 7"),
+    ("format", ["%Q", "x"], "format: unsupported format verb"),
+    ("format", ["%.999999999f", 1], "format: a width or precision above 4096 is not evaluated"),
     ("sha256", ["s3cr3t-value\ud800"], "sha256: an argument has no valid value"),
 ])
 def test_error_messages_name_the_kind_never_the_value(name, args, message):

@@ -238,6 +238,9 @@ def _g(number: float) -> str:
 _VERB = re.compile(r"%%|%([-+# 0]*)([1-9]\d*)?(\.\d*)?(?:\[([1-9]\d*)\])?([A-Za-z])")
 
 
+MAX_FORMAT_WIDTH = 4096  # `%.999999999f` would take minutes and gigabytes
+
+
 def _format(fmt: str, args: list, source: str, fn: str) -> Any:
     """Terraform's printf: verbs %v %s %q %t %d %b %o %x %X %e %E %f %g %G, flags, width, [n]."""
     parts: list = []
@@ -266,7 +269,9 @@ def _format(fmt: str, args: list, source: str, fn: str) -> Any:
 
 def _verb(verb: str, flags: str, width: int, prec: int | None, arg: Any, fn: str) -> list:
     if verb not in "vtsqbdoxXeEfgG":
-        raise EvalError(f"{fn}: unsupported format verb %{verb}")
+        raise EvalError(f"{fn}: unsupported format verb")
+    if width > MAX_FORMAT_WIDTH or (prec or 0) > MAX_FORMAT_WIDTH:
+        raise EvalError(f"{fn}: a width or precision above {MAX_FORMAT_WIDTH} is not evaluated")
     if not is_known(arg):
         return list(arg.parts) if isinstance(arg, Template) and verb in "sv" else [first_unknown(arg)]
     if arg is None and verb != "v":
@@ -642,7 +647,9 @@ def _regex(pattern: str, fn: str) -> re.Pattern:
     try:
         return _compile(pattern)
     except re.error as exc:
-        raise EvalError(f"{fn}: invalid regular expression: {exc}") from None
+        # re's message can quote the pattern, a literal: say only where it breaks
+        where = f" at position {exc.pos}" if exc.pos is not None else ""
+        raise EvalError(f"{fn}: invalid regular expression{where}") from None
 
 
 _DOLLAR = re.compile(r"\$(?:(\$)|\{(\w+)\}|(\w+))")
