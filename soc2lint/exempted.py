@@ -51,35 +51,33 @@ class BaseView:
     exempt: frozenset[tuple[str, ...]] = frozenset()
 
 
-def base_view(findings: Iterable[Finding], selection: Selection) -> BaseView:
-    """The failures of a base evaluation and those its configuration exempted."""
+def base_view(findings: Iterable[Finding], selection: Selection,
+              renamed: Mapping[str, str]) -> BaseView:
+    """The failures of a base evaluation and those its configuration exempted, named as now
+    (`renamed` maps base paths to their names now)."""
     failing, exempt = set(), set()
     for finding in findings:
         if finding.outcome is Outcome.FAIL:
-            failing.add(identity_parts(finding))
+            rule, path, *rest = identity_parts(finding)
+            identity = (rule, renamed.get(path, path), *rest)
+            failing.add(identity)
             if selection.exemption(finding) is not None:
-                exempt.add(identity_parts(finding))
+                exempt.add(identity)
     return BaseView(frozenset(failing), frozenset(exempt))
 
 
-def exempted_failures(candidates: Iterable[Finding], head: Selection, base: BaseView,
-                      renamed: Mapping[str, str]) -> tuple[ExemptedFailure, ...]:
+def exempted_failures(candidates: Iterable[Finding], head: Selection,
+                      base: BaseView) -> tuple[ExemptedFailure, ...]:
     """The candidates the head exempts that the base did not: failing and counted at the base,
-    or absent there. `renamed` maps base paths to their names now."""
-    def now(identity: tuple[str, ...]) -> tuple[str, ...]:
-        rule, path, *rest = identity
-        return (rule, renamed.get(path, path), *rest)
-
-    exempt = {now(i) for i in base.exempt}
-    failing = {now(i) for i in base.failing}
+    or absent there."""
     found: dict[tuple[str, ...], ExemptedFailure] = {}
     for finding in candidates:
         exemption = head.exemption(finding)
         identity = identity_parts(finding)
-        if exemption is None or identity in exempt or identity in found:
+        if exemption is None or identity in base.exempt or identity in found:
             continue
         mechanism, source = exemption
         found[identity] = ExemptedFailure(
             finding.rule.id, finding.path, finding.span.line, finding.entity.address, mechanism,
-            source, "failing" if identity in failing else "absent", finding.message)
+            source, "failing" if identity in base.failing else "absent", finding.message)
     return tuple(sorted(found.values(), key=lambda e: (e.path, e.line, e.rule_id, e.address)))

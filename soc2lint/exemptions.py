@@ -37,7 +37,7 @@ def exemption_changes(changes: ChangeSet, today: datetime.date, baselines: Itera
     used: set[str] = set()
     if effective is not None:
         found.extend(_effective_change(changes, *effective))
-        used = {_name(changes, c.path) for c in effective if c.path}
+        used = {changes.relative(c.path) for c in effective if c.path}
     with_ignores = _files_with_ignores(changes)
     for path, change in sorted(changes.files.items()):
         name = posixpath.basename(path)
@@ -72,14 +72,6 @@ def _newly_skipped(changes: ChangeSet, change: FileChange) -> bool:
         (changes.root / change.old_path).parent, changes.root) is None
     return (kind_of(location.name) == "yaml" and moved_in
             and chart_of_template(location.parent, changes.root) is not None)
-
-
-def _name(changes: ChangeSet, path) -> str:
-    """A path relative to the repository (as git names it)."""
-    try:
-        return path.resolve().relative_to(changes.root).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _verb(change: FileChange) -> str:
@@ -161,8 +153,8 @@ def _effective_change(changes: ChangeSet, before: Config, after: Config) -> list
     old, new = before.settings(changes.root), after.settings(changes.root)
     if old == new:
         return []
-    old_name = _name(changes, before.path) if before.path else None
-    new_name = _name(changes, after.path) if after.path else None
+    old_name = changes.relative(before.path) or (str(before.path) if before.path else None)
+    new_name = changes.relative(after.path) or (str(after.path) if after.path else None)
     verb = "added" if old_name is None else "removed" if new_name is None else "changed"
     moved = (f" (now read from {new_name}, was {old_name})"
              if verb == "changed" and old_name != new_name else "")

@@ -58,6 +58,13 @@ class ChangeSet:
         """Changed files that still exist, in path order."""
         return [c for _, c in sorted(self.files.items()) if c.status != "deleted"]
 
+    def relative(self, path: Path | str | None) -> str | None:
+        """`path` as git names it, relative to the repository; None when it lies outside."""
+        try:
+            return Path(path).resolve().relative_to(self.root).as_posix() if path else None
+        except ValueError:
+            return None
+
     def old_text(self, change: FileChange) -> str | None:
         """The file as it was at the base, or None when it did not exist there."""
         return read_at(self.root, self.commit, change.old_path) if change.old_path else None

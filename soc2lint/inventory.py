@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 import yaml
 
 from .model import Entity
-from .secrets import without_credentials
 
 DATA_FILE = Path(__file__).parent / "data" / "subservices.yaml"
 MAX_EVIDENCE = 20
@@ -192,7 +191,7 @@ def _terraform(entity: Entity, declared: dict[str, dict[str, str]]) -> Iterator[
     elif kind == "module":
         source = entity.data.get("source")
         if isinstance(source, str) and not source.startswith(("./", "../")):
-            org, detail = _module_org(without_credentials(source.strip()))
+            org, detail = _module_org(source.strip())
             yield org, Evidence("terraform module", detail, path, _line(entity, ("source",)))
 
 
@@ -202,7 +201,7 @@ def _remote_module(entity: Entity) -> RemoteModule | None:
         return None
     version = entity.data.get("version")
     address = _INSTANCE_KEY.sub("", entity.address) if entity.instance_key is not None else entity.address
-    return RemoteModule(entity.path, entity.span.line, address, without_credentials(source),
+    return RemoteModule(entity.path, entity.span.line, address, source,
                         version if isinstance(version, str) else None)
 
 
@@ -259,7 +258,7 @@ def _image(image: Any, entity: Entity, where: tuple) -> Iterator[tuple[Org | Non
     """Evidence for a container image reference; images built from expressions are skipped."""
     if not isinstance(image, str) or not image.strip() or any(c in image for c in "${}"):
         return
-    image = without_credentials(image.strip())
+    image = image.strip()
     first, slash, _ = image.partition("/")
     if slash and ("." in first or ":" in first or first.lower() == "localhost"):
         host = first.lower().split(":")[0]
@@ -282,12 +281,11 @@ def _github_actions(entity: Entity) -> Iterator[tuple[Org | None, Evidence]]:
     if entity.kind == "step" and uses.get("kind") == "docker":
         yield from _image(uses.get("action"), entity, ("uses",))
     elif entity.kind == "step" and uses.get("kind") == "action":
-        yield _action_owner(uses), Evidence("github action", without_credentials(data["uses"].strip()),
-                                            path, _line(entity, ("uses",)))
+        yield _action_owner(uses), Evidence("github action", data["uses"].strip(), path,
+                                            _line(entity, ("uses",)))
     elif entity.kind == "job":
         if uses.get("kind") in ("workflow", "action"):
-            yield _action_owner(uses), Evidence("github actions workflow",
-                                                without_credentials(data["uses"].strip()), path,
+            yield _action_owner(uses), Evidence("github actions workflow", data["uses"].strip(), path,
                                                 _line(entity, ("uses",)))
         elif "runs-on" in data:
             labels = _runner_labels(data["runs-on"])

@@ -256,13 +256,20 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
     return ScanRun(result, config, selection.config_name, tuple(rules), now, reported)
 
 
+def _placed(config: Config, namer: Namer) -> tuple[str | None, str]:
+    """The configuration file's display name, and its directory's ("" at the top), which its
+    patterns are relative to."""
+    if not config.path:
+        return None, ""
+    base = namer.name(config.base)
+    return namer.name(config.path), "" if base == "." else base
+
+
 def selection_of(config: Config, rules: Sequence[Rule], namer: Namer) -> Selection:
     """The rules a configuration runs, the paths it excludes and its file's display name."""
-    base = namer.name(config.base) if config.path else ""
-    base = "" if base == "." else base
+    name, base = _placed(config, namer)
     return Selection(frozenset(r.id for r in rules),
-                     path_matcher(config.exclude, base) if config.exclude else None,
-                     namer.name(config.path) if config.path else None)
+                     path_matcher(config.exclude, base) if config.exclude else None, name)
 
 
 def policy_of(request: ScanRequest, config: Config, namer: Namer, now: datetime.date,
@@ -271,9 +278,8 @@ def policy_of(request: ScanRequest, config: Config, namer: Namer, now: datetime.
     `ref` when given) and whether inline ignores apply."""
     from .suppress import config_ignores
 
-    selection = selection_of(config, (), namer)
-    base = namer.name(config.base) if config.path else ""
-    ignores = config_ignores(config.ignores, selection.config_name or "", "" if base == "." else base, now)
+    name, base = _placed(config, namer)
+    ignores = config_ignores(config.ignores, name or "", base, now)
     baseline = _baseline(request, config, namer, notes, ref) if with_baseline else None
     return Policy(tuple(ignores), baseline, now, inline=request.inline_ignores and config.inline_ignores)
 

@@ -8,7 +8,6 @@ import dataclasses
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Config, ConfigError
@@ -45,6 +44,7 @@ class Change:
     base_policy: Policy
     notes: tuple[Notification, ...] = ()
     baseline_changed: bool = False
+    settings: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # `Config.settings`: base, now
 
 
 def prepare(request: ScanRequest, config: Config, rules: Sequence[Rule], var_files: list,
@@ -68,13 +68,13 @@ def prepare(request: ScanRequest, config: Config, rules: Sequence[Rule], var_fil
                                   f"cannot be read ({exc}); it is compared as empty", "warning"))
         base_policy = policy_of(request, base, Namer(), now, None, [], with_baseline=False)
     all_terraform = var_files_changed(changes, var_files)
-    baselines = {_in_repository(changes, b) for b in (request.baseline, config.baseline, base.baseline)}
+    baselines = {changes.relative(b) for b in (request.baseline, config.baseline, base.baseline)}
     baseline_changed = bool(baselines & set(changes.files))
-    widen = (request.full_scan or all_terraform or baseline_changed
-             or config.settings(changes.root) != base.settings(changes.root))
+    settings = (tuple(base.settings(changes.root)), tuple(config.settings(changes.root)))
+    widen = request.full_scan or all_terraform or baseline_changed or settings[0] != settings[1]
     paths = list(request.paths) if widen else scan_paths(changes, request.paths)
     return Change(changes, paths, all_terraform, base, base_rules, base_policy, tuple(notes),
-                  baseline_changed)
+                  baseline_changed, settings)
 
 
 def _base_configuration(request: ScanRequest, changes: ChangeSet, rules: Sequence[Rule],
@@ -96,13 +96,6 @@ def _base_configuration(request: ScanRequest, changes: ChangeSet, rules: Sequenc
         return base, tuple(rules)
 
 
-def _in_repository(changes: ChangeSet, path) -> str | None:
-    try:
-        return Path(path).resolve().relative_to(changes.root).as_posix() if path else None
-    except ValueError:
-        return None
-
-
 def review(request: ScanRequest, config: Config, change: Change, result: ScanResult,
             rules: Sequence[Rule], var_files: list, selection: Selection, policy: Policy) -> ScanResult:
     """The result limited to the change, with the exemption changes it makes and the failures
@@ -111,7 +104,7 @@ def review(request: ScanRequest, config: Config, change: Change, result: ScanRes
     from .review import ExemptionCheck, restrict
 
     changes = change.changes
-    named = [_in_repository(changes, p) for p in (request.baseline, config.baseline, request.config,
+    named = [changes.relative(p) for p in (request.baseline, config.baseline, request.config,
                                                   *config.rules_dirs, *request.rules_dirs)]
     baselines, configs, rules_dirs = named[:2], named[2:3], named[3:]
     exemptions = exemption_changes(changes, policy.today or current_date(),
@@ -120,7 +113,7 @@ def review(request: ScanRequest, config: Config, change: Change, result: ScanRes
     base = selection_of(change.base, change.base_rules, Namer())
     check = ExemptionCheck(selection, base, change.base_policy,
                            tuple({r.id: r for r in (*rules, *change.base_rules)}.values()),
-                           _deselected(request, config, selection, base, change, var_files, policy),
+                           _deselected(request, selection, base, change, var_files, policy),
                            change.baseline_changed)
     reported = restrict(result, changes, request.changed_lines_only, rules, var_files,
                         change.all_terraform, exemptions, request.config_ref, check)
@@ -141,19 +134,18 @@ def _proposed(request: ScanRequest, base: Config, config: Config) -> tuple[Confi
         return None
 
 
-def _deselected(request: ScanRequest, config: Config, head: Selection, base: Selection,
-                change: Change, var_files: list, policy: Policy) -> tuple[Finding, ...]:
+def _deselected(request: ScanRequest, head: Selection, base: Selection, change: Change,
+                var_files: list, policy: Policy) -> tuple[Finding, ...]:
     """The failures the base's configuration would report that the configuration now does not
     run: rules it no longer selects, and (with every rule of the base) files it now excludes."""
     from .scan import scan
 
-    def excludes(settings: list[str]) -> list[str]:
+    def excludes(settings: tuple[str, ...]) -> list[str]:
         return [line for line in settings if line.startswith("exclude:")]
 
     dropped = [r for r in change.base_rules if r.id not in head.rule_ids]
-    root = change.changes.root
-    newly_excluded = head.excluded is not None and excludes(config.settings(root)) != excludes(
-        change.base.settings(root))
+    before, now = change.settings
+    newly_excluded = head.excluded is not None and excludes(before) != excludes(now)
     if (not dropped and not newly_excluded) or "-" in request.paths:
         return ()
     found = discover(list(request.paths), exclude=base.excluded)

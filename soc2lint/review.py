@@ -159,13 +159,12 @@ def restrict(result: ScanResult, changes: ChangeSet, lines_only: bool, rules: Se
     renamed = {display(c.old_path): display(c.path) for c in changes.files.values()
                if c.old_path and c.old_path != c.path}
     base = _base_view(changes, [*candidates, *exempt], check.rules if check else rules, var_files,
-                      check.base_policy if check else Policy(), check.base if check else None)
-    failing_before = {(r, renamed.get(p, p), *rest) for r, p, *rest in base.failing}
-    new = [f for f in candidates if identity_parts(f) not in failing_before]
+                      check.base_policy if check else Policy(), check.base if check else None, renamed)
+    new = [f for f in candidates if identity_parts(f) not in base.failing]
     keep = {id(f) for f in (*kept, *new)}
     findings = tuple(f for f in result.findings if id(f) in keep)
     affected = tuple(sorted({f.path for f in new} - set(changed)))
-    exempted = exempted_failures(exempt, check.head, base, renamed) if check else ()
+    exempted = exempted_failures(exempt, check.head, base) if check else ()
     scope = DiffScope(changes.base, changes.commit, tuple(p for p in result.files if p in changed),
                       tuple(sorted(display(c.path) for c in changes.files.values() if c.status == "deleted")),
                       lines_only, tuple(exemptions), config_ref, affected, exempted)
@@ -178,7 +177,7 @@ def restrict(result: ScanResult, changes: ChangeSet, lines_only: bool, rules: Se
 
 def _base_view(changes: ChangeSet, findings: list[Finding], rules: Sequence[Rule],
                var_files: Sequence[tuple[Path, Path | None]], policy: Policy,
-               selection: Selection | None) -> BaseView:
+               selection: Selection | None, renamed: dict[str, str]) -> BaseView:
     """The failures at the base of the root modules and files of `findings`, and those the base's
     configuration exempted, the base evaluated from the same root modules (same module calls and
     addresses) and files, with its own ignores and baseline."""
@@ -190,7 +189,7 @@ def _base_view(changes: ChangeSet, findings: list[Finding], rules: Sequence[Rule
     others = sorted({old_path.get(f.path, f.path) for f in findings
                      if f.entity.framework not in ("terraform", "repository")})
     found = _findings_at_base(changes, rules, var_files, roots, others, policy)
-    return base_view(found, selection or Selection(frozenset(r.id for r in rules)))
+    return base_view(found, selection or Selection(frozenset(r.id for r in rules)), renamed)
 
 
 def _findings_at_base(changes: ChangeSet, rules: Sequence[Rule], var_files: Sequence, roots: list[str],
@@ -229,10 +228,4 @@ def _findings_at_base(changes: ChangeSet, rules: Sequence[Rule], var_files: Sequ
 
 def var_files_changed(changes: ChangeSet, var_files: Iterable[tuple[Path, Path | None]]) -> bool:
     """Whether a variable file given on the command line or in the configuration changed."""
-    named = set()
-    for path, _ in var_files:
-        try:
-            named.add(path.resolve().relative_to(changes.root).as_posix())
-        except ValueError:
-            continue
-    return any(p in changes.files for p in named)
+    return any(changes.relative(path) in changes.files for path, _ in var_files)

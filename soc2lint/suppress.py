@@ -33,7 +33,7 @@ class Ignore:
 
     kind: str  # inline | config
     rules: tuple[str, ...]
-    justification: str
+    justification: str  # "" when nothing in it is visible (see `justification_of`)
     path: str  # where it is written
     span: Span
     target_line: int = 0  # inline: the line whose blocks it covers
@@ -46,7 +46,7 @@ class Ignore:
 
     @property
     def applies(self) -> bool:
-        return is_visible(self.justification) and not self.expired and not self.problem
+        return bool(self.justification) and not self.expired and not self.problem
 
     def suppression(self) -> Suppression:
         return Suppression(self.kind, self.justification, self.path, self.span.line,
@@ -54,8 +54,7 @@ class Ignore:
 
     def entity(self) -> Entity:
         """The ignore as something rules can check (justification present, not expired)."""
-        data = {"rules": list(self.rules),
-                "justification": self.justification if is_visible(self.justification) else None,
+        data = {"rules": list(self.rules), "justification": self.justification or None,
                 "expires": self.expires, "expired": self.expired, "owner": self.owner,
                 "kind": self.kind}
         return Entity(FRAMEWORK, "ignore", self.kind, f"ignore:{self.path}:{self.span.line}",

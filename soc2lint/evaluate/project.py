@@ -68,6 +68,7 @@ class Project:
         self._var_values: dict[Path, dict[str, Any]] = {}
         self._warned: set[tuple[str, str, int | None]] = set()
         self._boundaries: dict[Path, Boundary] = {}  # module directory -> its repository
+        self._by_top: dict[Path, Boundary] = {}  # one boundary per repository
         self._secrets: dict[int, tuple[Block, list]] = {}  # keyed by id: the block is kept alive
 
     # -- loading ---------------------------------------------------------------------------
@@ -98,8 +99,7 @@ class Project:
         default, the one enclosing it."""
         if directory not in self._boundaries:
             top = self.namer.repository(directory)
-            shared = next((b for b in self._boundaries.values() if b.top == top), Boundary(top))
-            self._boundaries[directory] = shared
+            self._boundaries[directory] = self._by_top.setdefault(top, Boundary(top))
         return self._boundaries[directory]
 
     def _parse_all(self, paths: list[Path]) -> None:
@@ -128,8 +128,9 @@ class Project:
         if not todo:
             return
         jobs = [(display, text, key, self.cache) for _, display, text, key in todo]
-        context = _pool_context() if len(todo) >= POOL_MIN_FILES else None
-        if context is not None and (self.workers or os.cpu_count() or 1) > 1:
+        pooled = len(todo) >= POOL_MIN_FILES and (self.workers or os.cpu_count() or 1) > 1
+        context = _pool_context() if pooled else None
+        if context is not None:
             from concurrent.futures import ProcessPoolExecutor  # only large scans pay its import
 
             workers = min(self.workers or os.cpu_count() or 1, 8)
@@ -246,7 +247,8 @@ class Project:
                 continue
             location = source.location
             if source.boundary is not None:
-                self._boundaries.setdefault(location.parent, source.boundary)
+                shared = self._by_top.setdefault(source.boundary.top, source.boundary)
+                self._boundaries.setdefault(location.parent, shared)
             if source.kind == "tfvars":
                 if is_auto_var_file(location.name):
                     reported.update(self.namer.name(p) for p in self._directory_files(location.parent))

@@ -79,7 +79,13 @@ def markdown_code(value: object, table: bool = True) -> str:
         return ""
     if table:
         text = text.replace("|", "\\|")
-    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    fence = fence_for(text)
     edges = text[0] + text[-1]
     pad = " " if "`" in edges or (edges == "  " and text.strip(" ")) else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def fence_for(text: str, shortest: int = 1) -> str:
+    """A run of backticks longer than any in `text`, so a code span or block holding it cannot
+    be closed early (a fenced block needs at least three)."""
+    return "`" * max(shortest, max(map(len, re.findall("`+", text)), default=0) + 1)

@@ -4,13 +4,12 @@ change that could exempt code. Markdown, kept under GitHub's 1 MiB limit."""
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote
 
 from ..model import DiffScope, ExemptionChange, Finding, ScanResult
 from . import criterion_counts, exempted_by, most_severe_first, severity_counts
+from .escape import fence_for, markdown_code, printable
 from .escape import markdown_cell as cell
-from .escape import markdown_code, printable
 
 MAX_BYTES = 1024 * 1024 - 4096  # GitHub's limit per step, with room for the caller's lines
 TOP_FINDINGS = 30
@@ -181,7 +180,7 @@ def _fenced(language: str, text: str) -> list[str]:
     """A fenced code block showing `text` as it is: its fence is longer than any backtick run
     in it, control characters other than line ends are escaped."""
     text = printable(text.rstrip("\n"), keep="\n")
-    fence = "`" * max(3, max(map(len, re.findall("`+", text)), default=0) + 1)
+    fence = fence_for(text, 3)
     return [fence + language, text, fence]
 
 
