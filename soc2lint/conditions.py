@@ -263,9 +263,10 @@ def _leaf(cond: Mapping, root: Any, ctx: Context) -> Truth:
     unknowns = [v for _, v in found if isinstance(v, Unknown)]
     known = [v for _, v in found if not isinstance(v, Unknown)]
     if "exists" in cond:
-        # a reference to a provider-computed attribute or a partly known string is not null
-        present: Truth = True if known or any(_is_present(v) for v in unknowns) else (
-            None if unknowns else False)
+        # a reference to a provider-computed attribute or a partly known string is not null;
+        # an empty string is absent (providers read "" for an optional attribute as unset)
+        present: Truth = True if any(v != "" for v in known) or any(
+            _is_present(v) for v in unknowns) else (None if unknowns else False)
         result = present if cond["exists"] else _not(present)
     elif "empty" in cond:
         empties = [_is_empty(v) for v in known]
