@@ -193,7 +193,9 @@ OPERATORS: dict[str, Callable[[Any, Any], Truth]] = {
     "not_contains": lambda v, x: _not(_contains(v, x)),
     "length_gte": _length_gte,
 }
-LEAF_KEYS = {"path", "default", "exists", "empty", *OPERATORS}
+# Operators that judge every value the path reaches together, not each value on its own.
+COLLECTIVE = {"internet_wide"}
+LEAF_KEYS = {"path", "default", "exists", "empty", *OPERATORS, *COLLECTIVE}
 COMBINATORS = {"all", "any", "not", "each", "some"}
 
 
@@ -225,6 +227,8 @@ def evaluate(cond: Mapping[str, Any], root: Any, ctx: Context, prefix: tuple = (
         return _not(evaluate(cond["not"], root, ctx, prefix, not negated))
     if "each" in cond or "some" in cond:
         return _quantified(cond, root, ctx, prefix, negated)
+    if "internet_wide" in cond:
+        return _internet_wide(cond, root, ctx, prefix, negated)
     return _leaf(cond, root, ctx)
 
 
@@ -232,17 +236,22 @@ def _quantified(cond: Mapping, root: Any, ctx: Context, prefix: tuple, negated: 
     every = "each" in cond
     results: list[Truth] = []
     for where, item in _items(root, cond["each" if every else "some"]):
+        marks = len(ctx.culprits), len(ctx.undecided)
         if isinstance(item, Unknown):
             ctx.unknown(item)
             value: Truth = None
         else:
             value = evaluate(cond["assert"], item, ctx, prefix + where, negated)
         results.append(value)
-        # The item that decides the outcome against the rule is the one to point at.
+        # The item that decides the outcome against the rule is the one to point at, after any
+        # more precise place found inside it; an item that holds for the rule (true under each,
+        # false under a negated some) points nowhere, whatever its parts recorded.
         if (every and not negated and value is False) or (not every and negated and value):
             ctx.culprits.append(prefix + where)
         elif value is None:
             ctx.undecided.append(prefix + where)
+        elif every is not negated and value is every:
+            del ctx.culprits[marks[0]:], ctx.undecided[marks[1]:]
     return _and(results) if every else _or(results)
 
 
@@ -287,6 +296,36 @@ def _leaf(cond: Mapping, root: Any, ctx: Context) -> Truth:
                 if isinstance(item, Unknown):
                     ctx.unknown(item)
     return result
+
+
+def _internet_wide(cond: Mapping, root: Any, ctx: Context, prefix: tuple, negated: bool) -> Truth:
+    """Whether all the sources the path reaches (lists flattened), taken together, let the
+    whole internet in; see soc2lint.derive.internet. No source at all is not internet-wide."""
+    from .derive.internet import WideLimits, judge
+
+    found = resolve(root, cond["path"])
+    if len(found) == 1 and isinstance(found[0][1], list):
+        sources = found[0][1]  # one list, judged as it is (a derived list is shared and cached)
+    else:
+        sources = [x for _, value in found for x in (value if isinstance(value, list) else [value])]
+    verdict = judge(sources, WideLimits.parse(cond["internet_wide"]))
+    if verdict.wide is None:
+        for index in verdict.deciding:
+            ctx.unknown(sources[index])
+            ctx.undecided.append(prefix + _place(found, index))
+    elif verdict.wide and negated:  # the source that opens it is the place to point at
+        ctx.culprits.append(prefix + _place(found, verdict.deciding[0]))
+    return verdict.wide
+
+
+def _place(found: list[tuple[tuple, Any]], index: int) -> tuple:
+    """The path of the index-th value once lists are flattened."""
+    for where, value in found:
+        size = len(value) if isinstance(value, list) else 1
+        if index < size:
+            return (*where, index) if isinstance(value, list) else where
+        index -= size
+    return ()
 
 
 def _is_present(value: Unknown) -> bool:
@@ -362,3 +401,10 @@ def check(cond: Any, where: str = "assert") -> None:
             raise ConditionError(f"{where}.{ops[0]}: invalid regular expression: {exc}") from None
     if ops[0] in ("in", "not_in") and not isinstance(cond[ops[0]], list):
         raise ConditionError(f"{where}.{ops[0]}: must be a list")
+    if ops[0] == "internet_wide":
+        from .derive.internet import WideLimits
+
+        try:
+            WideLimits.parse(cond[ops[0]])
+        except (ValueError, TypeError) as exc:
+            raise ConditionError(f"{where}.{exc}") from None

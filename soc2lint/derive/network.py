@@ -1,10 +1,13 @@
 """Network exposure in one shape: `exposure`, a list of inbound allows.
 
-Each item is `{protocol, from_port, to_port, source, public}`: AWS security groups (inline
-`ingress` blocks or `ingress = [...]`), `aws_security_group_rule`,
+Each item is `{protocol, from_port, to_port, source, sources, public}`: AWS security groups
+(inline `ingress` blocks or `ingress = [...]`), `aws_security_group_rule`,
 `aws_vpc_security_group_ingress_rule`, Azure NSG rules (inline or separate) and GCP firewalls.
-`-1`/`all`/`*` mean every protocol and port, `::/0`, `*`, `Internet` and `Any` mean anywhere.
-Unresolved parts stay UNKNOWN, so a rule on them is UNKNOWN rather than a guess.
+`-1`/`all`/`*` mean every protocol; AWS ignores the ports then, Azure keeps them. An allow is cut
+at the port boundaries of the entity's other allows, so that `sources` holds every known source
+that reaches the piece's ports with its protocol (the union a rule judges) and `public` the
+default verdict on them (soc2lint.derive.internet). Unresolved parts stay UNKNOWN, so a rule on
+them is UNKNOWN rather than a guess.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..evaluate.values import Template, Unknown, kind_of
+from ..evaluate.values import Unknown, kind_of
 from ..model import DerivedLocator, Entity
+from .internet import covers_public, judge, known_networks
 
-ANYWHERE = {"0.0.0.0/0", "::/0", "*", "internet", "any"}
 _PROTOCOLS = {"-1": "all", "all": "all", "*": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
 ALL_PORTS = (0, 65535)
+MAX_RANGES = 200  # beyond this many distinct port ranges in one entity, each allow is judged alone
 
 
 def with_exposure(entity: Entity) -> Entity:
@@ -27,7 +31,7 @@ def with_exposure(entity: Entity) -> Entity:
         return entity
     items: list[Any] = []
     spans: dict[tuple, tuple] = {}
-    for where, item in extractor(entity.data):
+    for where, item in with_union(list(extractor(entity.data))):
         spans[("exposure", len(items))] = where
         items.append(item)
     data = dict(entity.data)
@@ -53,23 +57,10 @@ def _port(value: Any) -> Any:
 
 def _item(protocol: Any, from_port: Any, to_port: Any, source: Any) -> dict:
     protocol = _protocol(protocol)
-    if protocol == "all":
-        from_port, to_port = ALL_PORTS
-    public: Any = _is_anywhere(source)
-    item = {"protocol": protocol, "source": source, "public": public}
+    item = {"protocol": protocol, "source": source}
     if protocol not in ("icmp", "icmpv6"):
         item["from_port"], item["to_port"] = _port(from_port), _port(to_port)
     return item
-
-
-def _is_anywhere(source: Any) -> Any:
-    """True/False, or the Unknown itself when the source is not known well enough to tell."""
-    if isinstance(source, Template):
-        forms = {"0.0.0.0/0", "::/0", "*", "Internet", "internet", "Any", "any"}
-        return source if any(source.could_be(form) for form in forms) else False
-    if isinstance(source, Unknown):
-        return source
-    return str(source).lower() in ANYWHERE
 
 
 def _cidrs(rule: dict, *keys: str) -> list[Any]:
@@ -88,9 +79,11 @@ def _aws_rule(rule: Any, where: tuple) -> Iterator[tuple[tuple, Any]]:
         return
     if not isinstance(rule, dict):
         return
+    protocol = rule.get("protocol", rule.get("ip_protocol"))
+    # AWS ignores the ports of an every-protocol rule: it opens them all.
+    ports = ALL_PORTS if _protocol(protocol) == "all" else (rule.get("from_port"), rule.get("to_port"))
     for source in _cidrs(rule, "cidr_blocks", "ipv6_cidr_blocks", "cidr_ipv4", "cidr_ipv6"):
-        protocol = rule.get("protocol", rule.get("ip_protocol"))
-        yield where, _item(protocol, rule.get("from_port"), rule.get("to_port"), source)
+        yield where, _item(protocol, *ports, source)
 
 
 def _inline_rules(data: dict, key: str, extract: Callable) -> Iterator[tuple[tuple, Any]]:
@@ -124,12 +117,20 @@ def _azure_rule(rule: Any, where: tuple) -> Iterator[tuple[tuple, Any]]:
             return
     if str(direction).lower() != "inbound" or str(access).lower() != "allow":
         return
-    ports = _cidrs(rule, "destination_port_range", "destination_port_ranges")
+    ports = [part for port in _cidrs(rule, "destination_port_range", "destination_port_ranges")
+             for part in _comma_parts(port)]
     sources = _cidrs(rule, "source_address_prefix", "source_address_prefixes")
     for source in sources:
         for port in ports:
             low, high = _range(port)
             yield where, _item(rule.get("protocol"), low, high, source)
+
+
+def _comma_parts(port: Any) -> list[Any]:
+    """Azure accepts several ports or ranges in one string: "22,3389,8000-8080"."""
+    if isinstance(port, str) and "," in port:
+        return [part for part in port.split(",") if part.strip()]
+    return [port]
 
 
 def _range(port: Any) -> tuple[Any, Any]:
@@ -175,4 +176,100 @@ _EXTRACTORS = {
 }
 
 
-__all__ = ["ANYWHERE", "with_exposure"]
+def with_union(found: list[tuple[tuple, Any]]) -> list[tuple[tuple, Any]]:
+    """Each allow cut into port pieces, each piece with the union of the sources reaching it.
+
+    A piece's `sources` are the plain address strings of every allow whose protocol covers its
+    protocol and whose ports cover the piece, its own source among them (first, when it is not
+    a plain string). An unresolved source of another allow stays with that allow, which is
+    undecided on its own. An allow whose protocol or ports are unresolved gets the others'
+    addresses only when its own source completes an internet-wide union with them; an allow
+    without ports (ICMP) is judged alone.
+    """
+    allows = [item for _, item in found if isinstance(item, dict)]
+    ranges: dict[tuple, dict[str, None]] = {}
+    for item in allows:
+        if _ported(item):
+            addresses = ranges.setdefault(_range_key(item), {})
+            if isinstance(item["source"], str):
+                addresses[item["source"]] = None
+    alone = len(ranges) > MAX_RANGES
+    cut = {key: _cut(key, ranges) for key in ranges} if not alone else {}
+    verdicts: dict[int, Any] = {}
+    result: list[tuple[tuple, Any]] = []
+    for where, item in found:
+        if not isinstance(item, dict):
+            result.append((where, item))
+        elif _ported(item) and not alone:
+            for low, high, addresses in cut[_range_key(item)]:
+                piece = {**item, "from_port": low, "to_port": high}
+                if isinstance(item["source"], str):  # one shared list and verdict per piece
+                    if id(addresses) not in verdicts:
+                        verdicts[id(addresses)] = _public(addresses)
+                    result.append((where, {**piece, "sources": addresses,
+                                           "public": verdicts[id(addresses)]}))
+                else:
+                    result.append((where, _judged(piece, [item["source"], *addresses])))
+        elif _ported(item) or "from_port" not in item:
+            result.append((where, _judged(item, [item["source"]])))
+        else:
+            result.append((where, _judged(item, _sources_of_unplaced(item, allows))))
+    return result
+
+
+def _ported(item: dict) -> bool:
+    return isinstance(item["protocol"], str) and isinstance(item.get("from_port"), int) \
+        and isinstance(item.get("to_port"), int) and item["from_port"] <= item["to_port"]
+
+
+def _range_key(item: dict) -> tuple[str, int, int]:
+    return item["protocol"], item["from_port"], item["to_port"]
+
+
+def _reaches(other_protocol: Any, protocol: Any) -> bool:
+    """Whether an allow of `other_protocol` lets in `protocol` (every protocol covers the rest)."""
+    return other_protocol == protocol or other_protocol == "all"
+
+
+def _cut(key: tuple, ranges: dict[tuple, dict[str, None]]) -> list[tuple[int, int, list[str]]]:
+    """The port range `key` cut where other ranges of a covering protocol start or end: each
+    piece with the addresses of every range that covers it."""
+    protocol, low, high = key
+    peers = [k for k in ranges if _reaches(k[0], protocol)]
+    cuts = sorted({low} | {p for _, start, end in peers for p in (start, end + 1) if low < p <= high})
+    pieces: list[tuple[int, int, list[str]]] = []
+    for start, after in zip(cuts, [*cuts[1:], high + 1], strict=True):
+        addresses = list(dict.fromkeys(
+            a for k in peers if k[1] <= start and k[2] >= after - 1 for a in ranges[k]))
+        if pieces and pieces[-1][2] == addresses:
+            pieces[-1] = (pieces[-1][0], after - 1, pieces[-1][2])
+        else:
+            pieces.append((start, after - 1, addresses))
+    return pieces
+
+
+def _sources_of_unplaced(item: dict, allows: list[dict]) -> list[Any]:
+    """An allow of unresolved protocol or ports: its own source, and the others' addresses when
+    its own source completes an internet-wide union with them."""
+    protocol = item["protocol"]
+    others = [o["source"] for o in allows if o is not item and isinstance(o["source"], str)
+              and (not isinstance(protocol, str) or not isinstance(o["protocol"], str)
+                   or _reaches(o["protocol"], protocol) or _reaches(protocol, o["protocol"]))]
+    known = known_networks(others)
+    own = known_networks([item["source"]])
+    if not own or covers_public(known) or not covers_public([*known, *own]):
+        return [item["source"]]
+    return [item["source"], *others]
+
+
+def _judged(item: dict, sources: list[Any]) -> dict:
+    return {**item, "sources": sources, "public": _public(sources)}
+
+
+def _public(sources: list[Any]) -> Any:
+    """The default verdict: True, False, or the unresolved source that leaves it open."""
+    verdict = judge(sources)
+    return verdict.wide if verdict.wide is not None else sources[verdict.deciding[0]]
+
+
+__all__ = ["with_exposure", "with_union"]
