@@ -1,0 +1,22 @@
+"""Derived fields that need every Kubernetes object of the scan, computed once after parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..kubeindex import ManifestIndex
+from ..model import Entity
+from .service_accounts import with_token_mount
+
+
+def derive_kubernetes(entities: Iterable[Entity]) -> list[Entity]:
+    """The entities with cross-file Kubernetes fields added (a pod's service account and token
+    mount); other entities pass through unchanged."""
+    entities = list(entities)
+    index = ManifestIndex(entities)
+    return [with_token_mount(entity, index)
+            if entity.framework == "kubernetes" and entity.kind == "pod" else entity
+            for entity in entities]
+
+
+__all__ = ["ManifestIndex", "derive_kubernetes"]
