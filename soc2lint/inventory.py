@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .model import Entity
+from .model import Entity, Notification
 
 DATA_FILE = Path(__file__).parent / "data" / "subservices.yaml"
 MAX_EVIDENCE = 20
@@ -77,14 +77,8 @@ def take_inventory(entities: Iterable[Entity]) -> Inventory:
     entities = list(entities)
     declared = _declared_providers(entities)
     found: dict[Org, set[Evidence]] = defaultdict(set)
-    remote: dict[tuple[str, int], RemoteModule] = {}
     for entity in entities:
         if entity.framework == "terraform":
-            module = _remote_module(entity)
-            if module is not None:
-                key = (module.path, module.line)
-                if key not in remote or module.address < remote[key].address:
-                    remote[key] = module
             pairs = _terraform(entity, declared)
         elif entity.framework == "kubernetes":
             pairs = _kubernetes(entity)
@@ -100,7 +94,31 @@ def take_inventory(entities: Iterable[Entity]) -> Inventory:
         ordered = sorted(_count_resource_types(places), key=lambda e: (e.path, e.line, e.via, e.detail))
         subservices.append(Subservice(name, category, tuple(ordered[:MAX_EVIDENCE]), len(ordered)))
     subservices.sort(key=lambda s: (s.name.lower(), s.name))
-    return Inventory(tuple(subservices), tuple(sorted(remote.values(), key=lambda m: (m.path, m.line))))
+    return Inventory(tuple(subservices), remote_modules(entities))
+
+
+def remote_modules(entities: Iterable[Entity]) -> tuple[RemoteModule, ...]:
+    """The module calls with a registry or remote (git, HTTP...) source, once per `module` block
+    (under its first address), in file order."""
+    remote: dict[tuple[str, int], RemoteModule] = {}
+    for entity in entities:
+        module = _remote_module(entity) if entity.framework == "terraform" else None
+        if module is not None:
+            key = (module.path, module.line)
+            if key not in remote or module.address < remote[key].address:
+                remote[key] = module
+    return tuple(sorted(remote.values(), key=lambda m: (m.path, m.line)))
+
+
+def unevaluated_calls_note(calls: tuple[RemoteModule, ...]) -> list[Notification]:
+    """A note saying how many module calls are not evaluated (none when none)."""
+    if not calls:
+        return []
+    count, are, they = ("1 module call", "is", "it") if len(calls) == 1 else (
+        f"{len(calls)} module calls", "are", "they")
+    return [Notification("", f"{count} with a registry or remote (git, HTTP...) source {are} not "
+                         f"evaluated: the resources {they} create are not checked (listed in the JSON "
+                         "and audit reports)", "note")]
 
 
 # -- mapping data ---------------------------------------------------------------------------------
@@ -327,4 +345,5 @@ def _line(entity: Entity, where: tuple) -> int:
     return (entity.locator.span(where) or entity.span).line
 
 
-__all__ = ["Evidence", "Inventory", "RemoteModule", "Subservice", "take_inventory"]
+__all__ = ["Evidence", "Inventory", "RemoteModule", "Subservice", "remote_modules", "take_inventory",
+           "unevaluated_calls_note"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .inventory import Inventory
+    from .inventory import Inventory, RemoteModule
 
 
 class Severity(enum.Enum):
@@ -340,6 +340,8 @@ class ScanResult:
     frameworks: tuple[str, ...] = ()
     inventory: Inventory | None = None  # outside services and remote modules, for the report
     diff: DiffScope | None = None  # set when findings are limited to changes since a revision
+    # Terraform module calls with a registry or remote source, which are not evaluated
+    module_calls_not_evaluated: tuple[RemoteModule, ...] = ()
 
     @property
     def failures(self) -> tuple[Finding, ...]:

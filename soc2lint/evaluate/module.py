@@ -147,13 +147,14 @@ class ModuleInstance:
 
     def __init__(self, project: Project, module: Module, prefix: str = "",
                  inputs: Callable[[str], Any] | None = None, chain: tuple[CallSite, ...] = (),
-                 context: str = "") -> None:
+                 context: str = "", lineage: tuple[str, ...] = ()) -> None:
         self.project = project
         self.module = module
         self.prefix = prefix
         self.inputs = inputs
         self.chain = chain
         self.context = context
+        self.lineage = (*lineage, module.directory)  # the directories of this call and its callers
         self.root_values = project.root_values(module) if inputs is None else {}
         self._locals: dict[str, Any] = {}
         self._instances: dict[tuple, Instance] = {}
@@ -308,12 +309,13 @@ class ModuleInstance:
         if isinstance(source, str) and source.startswith(("./", "../")) and len(self.chain) < MAX_DEPTH:
             module = self.project.module_for_call(self.module, source, entry.file.path,
                                                   entry.block.span.line)
-            if module is not None and all(module.directory != site.path for site in self.chain):
+            if module is not None and module.directory not in self.lineage:  # a loop: reported
                 bindings = self.bindings(entry, key)
                 call = CallSite(entry.file.path, entry.block.span, address)
                 result = ModuleInstance(self.project, module, f"{address}.",
                                         self._input_getter(entry, bindings),
-                                        (*self.chain, call), self.context or self.module.directory)
+                                        (*self.chain, call), self.context or self.module.directory,
+                                        self.lineage)
         self._children[(name, repr(key))] = result
         return result
 

@@ -3,9 +3,10 @@
 A file asked for is evaluated with its whole directory as context (sibling `.tf` files and the
 variable files Terraform loads by itself); findings are kept only for the files asked for.
 Local module calls are followed; a directory another scanned directory calls is evaluated
-through its calls, with their arguments, and not on its own. Nothing outside the repository a
-file was found in is read: not a sibling or variable file linked from elsewhere, not a module
-whose source leads out of it (a `--var-file` is the user's own choice and is read wherever it is).
+through its calls, with their arguments, and not on its own (calls that loop are an error, see
+`callgraph`). Nothing outside the repository a file was found in is read: not a sibling or
+variable file linked from elsewhere, not a module whose source leads out of it (a `--var-file` is
+the user's own choice and is read wherever it is).
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from ..discovery import Boundary, Namer, Source, kind_of, leaves, read_text, within
+from ..inventory import RemoteModule, remote_modules, unevaluated_calls_note
 from ..model import Entity, Notification
 from ..parsers import ParseError
 from ..parsers.cache import ParseCache
+from ..parsers.hcl2dist import hcl2_provider
 from ..parsers.terraform import Block, TfFile, hcl_parser, parse_file, parse_tfvars
+from .callgraph import CallGraph, LocalCall, describe_loop
 from .module import Module, ModuleInstance
 
 POOL_MIN_FILES = 64  # below this, starting worker processes costs more than it saves
@@ -33,6 +37,7 @@ class TerraformResult:
     notifications: list[Notification] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)  # every file read, by display path
+    remote_calls: tuple[RemoteModule, ...] = ()  # registry and git module calls, not evaluated
 
 
 def _parse(job: tuple[str, str, str, ParseCache]) -> TfFile | ParseError:
@@ -236,7 +241,13 @@ class Project:
 
     # -- evaluation ------------------------------------------------------------------------
     def evaluate(self, sources: Iterable[Source]) -> TerraformResult:
-        """Entities of the Terraform sources asked for, evaluated in their modules."""
+        """Entities of the Terraform sources asked for, evaluated in their modules; none, and an
+        error for each source, when the installed `hcl2` is not a python-hcl2 soc2lint supports."""
+        sources = list(sources)
+        problem = hcl2_provider().problem()
+        if problem is not None:
+            return TerraformResult(notifications=[Notification(s.path, problem) for s in sources],
+                                   files=sorted({s.path for s in sources}))
         result = TerraformResult()
         reported: set[str] = set()
         directories: list[Path] = []
@@ -261,7 +272,9 @@ class Project:
                 directories.append(location.parent)
         self._parse_all([p for d in directories for p in self._directory_files(d)])
         modules = [m for m in (self.module(d) for d in directories) if m is not None]
-        called = self._called_directories(modules)
+        graph = self._call_graph(modules)
+        self._report_loops(graph)
+        roots = set(graph.roots(self._locations[m.directory] for m in modules))
         for module in modules:
             for later, earlier in module.duplicates:
                 if later.file.path in reported:
@@ -270,34 +283,43 @@ class Project:
                                f"{earlier.block.span.line}), which Terraform rejects; references "
                                "resolve to this one", "warning", later.block.span.line)
         for module in modules:
-            if self._locations[module.directory] in called:
+            if self._locations[module.directory] not in roots:
                 continue
             instance = ModuleInstance(self, module, context=module.directory)
             result.entities.extend(instance.entities(reported.__contains__, result.context))
         for source in standalone:
             result.entities.extend(self._standalone(source))
+        result.remote_calls = remote_modules(result.entities)
+        self.notifications.extend(unevaluated_calls_note(result.remote_calls))
         result.files = sorted(reported)
         result.notifications = self.notifications
         result.texts = {f.path: f.text for f in self._files.values() if f is not None}
         return result
 
-    def _called_directories(self, modules: list[Module]) -> set[Path]:
-        """Directories that a loaded module calls as a local module, transitively."""
-        called: set[Path] = set()
+    def _call_graph(self, modules: list[Module]) -> CallGraph:
+        """The local module calls of the loaded modules, followed transitively."""
+        calls: list[LocalCall] = []
+        seen = {self._locations[m.directory] for m in modules}
         stack = list(modules)
         while stack:
             module = stack.pop()
-            base = self._locations.get(module.directory)
+            base = self._locations[module.directory]
             for name, source in module.local_calls():
                 call = module.calls[name]
                 target = self._call_target(module, source, call.file.path, call.block.span.line)
-                if target is None or target in called or target == base:
+                if target is None:
                     continue
-                called.add(target)
-                child = self.module(target)
+                calls.append(LocalCall(base, target, name, call.file.path, call.block.span.line, source))
+                child = self.module(target) if target not in seen else None
+                seen.add(target)
                 if child is not None:
                     stack.append(child)
-        return called
+        return CallGraph(tuple(calls))
+
+    def _report_loops(self, graph: CallGraph) -> None:
+        """An error for each group of module calls that loop: Terraform rejects them."""
+        for loop in graph.loops():
+            self._note(loop[0].path, describe_loop(loop), "error", loop[0].line)
 
     def _standalone(self, source: Source) -> list[Entity]:
         """A file read from standard input: a module of its own."""

@@ -250,15 +250,16 @@ def _read_parser(path: Path, key: str, options: dict[str, Any]):
 
 
 def _store_parser(parser, path: Path, key: str) -> None:
-    from lark.grammar import Rule
-    from lark.lark import _LOAD_ALLOWED_OPTIONS
-    from lark.lexer import TerminalDef
-
-    data, memo = parser.memo_serialize([TerminalDef, Rule])
-    data["options"] = {k: v for k, v in data["options"].items() if k not in _LOAD_ALLOWED_OPTIONS}
+    """Store the tables; not when Lark's serialisation (not public API) is not what it was."""
     try:
+        from lark.grammar import Rule
+        from lark.lark import _LOAD_ALLOWED_OPTIONS
+        from lark.lexer import TerminalDef
+
+        data, memo = parser.memo_serialize([TerminalDef, Rule])
+        data["options"] = {k: v for k, v in data["options"].items() if k not in _LOAD_ALLOWED_OPTIONS}
         payload = _dumps(to_typed_json({"data": data, "memo": memo}))
-    except _ERRORS:
+    except (ImportError, *_ERRORS):
         return
     _write_entry(path, "grammar", key, payload)
 

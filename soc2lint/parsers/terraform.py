@@ -81,8 +81,10 @@ def parse_file(path: str, text: str) -> TfFile:
         return TfFile(path, text, list(_json_blocks(text)), is_json=True)
     text = _normalise(text)
     converter = Converter(text, parse_expression)
-    return TfFile(path, text, [_block(node, converter) for node in _hcl_tree(text).children[0].children
-                               if getattr(node, "data", None) == "block"])
+    blocks = [_block(node, converter) for node in _hcl_tree(text).children[0].children
+              if getattr(node, "data", None) == "block"]
+    _check_read(blocks, text)
+    return TfFile(path, text, blocks)
 
 
 def parse_tfvars(path: str, text: str) -> dict[str, Any]:
@@ -114,6 +116,30 @@ def parse_expression(expression: str):
     """The Lark tree of one expression written as text (a template hole, a .tf.json string)."""
     tree = hcl_parser().parse(f"x = {expression}\n")
     return tree.children[0].children[0].children[-1]
+
+
+_LABEL = r'(?:"[^"\n]*"|[A-Za-z_][\w-]*)'
+_BLOCK_HEADER = re.compile(  # `resource "type" "name" {`, `data "type" "name" {`, `module "name" {`
+    rf"^[ \t]*(?:(resource|data)[ \t]+{_LABEL}[ \t]*{_LABEL}|(module)[ \t]+{_LABEL})[ \t]*\{{", re.MULTILINE)
+
+
+def _check_read(blocks: list[Block], text: str) -> None:
+    """Raise ParseError when the tree missed what the text plainly holds (another grammar than
+    python-hcl2's gives such trees): blocks written but none read, or blocks without their labels."""
+    header = None if blocks else _BLOCK_HEADER.search(_without_block_comments(text))
+    if header is not None:
+        kind = header.group(1) or header.group(2)
+        raise ParseError(f"a {kind} block is written here but no block was read (is the installed "
+                         "hcl2 module python-hcl2?)", text.count("\n", 0, header.start()) + 1)
+    for block in blocks:
+        if len(block.labels) != _LABELLED.get(block.kind, len(block.labels)):
+            raise ParseError(f"a {block.kind} block takes {_LABELLED[block.kind]} label(s), not "
+                             f"{len(block.labels)}", block.span.line)
+
+
+def _without_block_comments(text: str) -> str:
+    """The text with `/* ... */` comments blanked, lines kept (a commented-out block is no block)."""
+    return re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group().count("\n"), text, flags=re.DOTALL)
 
 
 def _normalise(text: str) -> str:

@@ -1,4 +1,7 @@
-"""JSON output: every outcome, per-rule counts, notifications. Schema: schema/report.schema.json."""
+"""JSON output: every outcome, per-rule counts, notifications, the module calls not evaluated.
+
+Schema: schema/report.schema.json.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from .. import __version__
 from ..model import DiffScope, ScanResult, Suppression
 from . import STATUSES, criterion_counts, severity_counts
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 
 
 def report_data(result: ScanResult) -> dict:
@@ -58,6 +61,10 @@ def report_data(result: ScanResult) -> dict:
         "notifications": [
             {"file": n.path, "line": n.line, "level": n.level, "message": n.message}
             for n in result.notifications
+        ],
+        "module_calls_not_evaluated": [
+            {"file": m.path, "line": m.line, "address": m.address, "source": m.source, "version": m.version}
+            for m in result.module_calls_not_evaluated
         ],
         "files": list(result.files),
         "skipped": [{"file": path, "reason": reason} for path, reason in result.skipped],

@@ -49,9 +49,9 @@ def render_text(result: ScanResult, color: bool = False) -> str:
     if result.notifications:
         lines.append(style("Scan problems:", bold=True))
         for n in result.notifications:
-            where = printable(f"{n.path}:{n.line}" if n.line else n.path)
+            where = printable(f"{n.path}:{n.line}: " if n.line else f"{n.path}: " if n.path else "")
             lines.append(f"  {style(n.level, fg='red' if n.is_error else 'yellow')}  "
-                         f"{where}: {printable(n.message)}")
+                         f"{where}{printable(n.message)}")
         lines.append("")
     lines.extend(_exemptions(result, style))
     lines.extend(_summary(result, style))
