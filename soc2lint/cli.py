@@ -118,7 +118,17 @@ def _run(options: dict, inventory: bool = False, **review):
     except UsageError as exc:
         _usage_error(str(exc))
     _cache_notices()
+    _nothing_to_scan(done.empty)
     return done
+
+
+def _nothing_to_scan(directories) -> None:
+    """Say on stderr which scanned directories held nothing soc2lint reads."""
+    from .report.escape import printable
+
+    for directory in directories:
+        click.echo(f"soc2lint: nothing to scan in {printable(directory)}: no Terraform, "
+                   "Kubernetes or GitHub Actions files", err=True)
 
 
 def _cache_notices() -> None:

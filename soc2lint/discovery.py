@@ -59,6 +59,7 @@ class Discovery:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # files named but not scanned
     exclude: Callable[[str], bool] | None = None  # repository-relative path (dirs end in /)
     boundaries: dict[Path, Boundary] = field(default_factory=dict)  # by their top directory
+    empty: list[str] = field(default_factory=list)  # scanned directories with no input file
 
     def boundary(self, namer: Namer, path: Path) -> Boundary:
         """The boundary of a scanned path, shared by every path in the same repository."""
@@ -191,13 +192,30 @@ def discover(paths: list[str], stdin_text: str | None = None, stdin_name: str | 
 
 
 def _add_directory(path: Path, result: Discovery, namer: Namer, boundary: Boundary) -> None:
-    """The inputs under a scanned directory, which lies inside its repository."""
+    """The inputs under a scanned directory, which lies inside its repository; a directory that
+    holds none is listed in `empty` and gives repository rules nothing to judge."""
     result.walked.add(path.resolve())
-    top = namer.repo_root(path.resolve()) or path.resolve()  # where repository rules look
-    if all(root != top for _, root in result.roots):
-        result.roots.append((namer.name(top), top))
+    walked = []
     for file_path in _walk(path, result, namer, boundary):
         _add(file_path, result, namer, boundary, explicit=False)
+        walked.append(_real(file_path))
+    read = {s.location for s in result.sources}
+    if not read.intersection(walked):
+        result.empty.append(str(path))
+        return
+    top = repository_top(namer, path.resolve())
+    if top is not None and all(root != top for _, root in result.roots):
+        result.roots.append((namer.name(top), top))
+
+
+def repository_top(namer: Namer, directory: Path) -> Path | None:
+    """Where repository rules look for a scanned directory: the top of its git work tree; outside
+    git, the directory itself when it holds `.github/`; else nowhere (a folder of files is not
+    a repository)."""
+    top = namer.repo_root(directory)
+    if top is None and (directory / ".github").is_dir():
+        top = directory
+    return top
 
 
 def _walk(root: Path, found: Discovery, namer: Namer, boundary: Boundary) -> Iterator[Path]:
@@ -307,6 +325,13 @@ def _add(path: Path, result: Discovery, namer: Namer, boundary: Boundary, explic
         location=real,
         boundary=boundary,
     ))
+
+
+def _real(path: Path) -> Path | None:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return None
 
 
 def chart_of_template(directory: Path, repository: Path | None = None) -> Path | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -56,10 +54,6 @@ def evaluate_rule(rule: Rule, entity: Entity, joiner: Joiner | None = None) -> F
         outcome = Outcome.FAIL
     else:
         outcome = Outcome.UNKNOWN
-    if rule.target.scope == "repository":
-        entity = dataclasses.replace(
-            entity, path=posixpath.join(entity.path, rule.target.file) if entity.path not in (
-                "", ".") else rule.target.file, span=Span(1))
     if outcome is Outcome.FAIL:
         span = locate(rule, entity, ctx.culprits)
     elif outcome is Outcome.UNKNOWN:

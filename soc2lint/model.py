@@ -164,8 +164,6 @@ class Target:
     types: tuple[str, ...] = ()
     where: Mapping[str, Any] | None = None
     exclude_types: tuple[str, ...] = ()
-    scope: str = "entity"
-    file: str | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from .config import Config, ConfigError, find_config, load_config, path_matcher
 from .discovery import Namer, discover
 from .exempted import Selection
 from .model import Notification, Rule, ScanResult, Severity
-from .scan import CODEOWNERS_LOCATIONS, Policy
+from .repository import repository_changed
+from .scan import Policy
 from .suppress import today as current_date
 
 
@@ -62,6 +63,7 @@ class ScanRun:
     rules: tuple[Rule, ...]
     today: datetime.date
     reported: ScanResult | None = None
+    empty: tuple[str, ...] = ()  # scanned directories that hold no input file
 
     @property
     def shown(self) -> ScanResult:
@@ -177,7 +179,7 @@ def choose_rules(request: ScanRequest, config: Config | None = None,
                  only_enabled: bool = True) -> list[Rule]:
     """Bundled and extra rules, selected by the command line or else by the configuration."""
     config = config or Config()
-    from .rules import RuleError, load_rules, select
+    from .rules import RuleError, load_rules, nearest, select
 
     try:
         rules = load_rules([*config.rules_dirs, *(Path(d) for d in request.rules_dirs)])
@@ -188,20 +190,49 @@ def choose_rules(request: ScanRequest, config: Config | None = None,
     rules = [_with_severity(r, config.severity.get(r.id)) for r in rules]
     named = {name: r for r in rules for name in (r.id, *r.aliases)}
     only, criteria, tags = (_csv(request.only_rules), _csv(request.criteria), _csv(request.tags))
+    places = ("--rule", "--criteria", "--tags")
     if not (only or criteria or tags):  # the command line wins over the configuration
         only, criteria, tags = (list(config.select_ids), list(config.select_criteria),
                                 list(config.select_tags))
+        places = tuple(f"{config.path}: select.{key}" for key in ("ids", "criteria", "tags"))
+    criteria, tags = _known(rules, criteria, tags, places)
     if only:
         missing = [w for w in only if w not in named]
         if missing:
-            raise UsageError(f"no rule {', '.join(missing)}; `soc2lint rules` lists them")
-        return select(list({named[w].id: named[w] for w in only}.values()), criteria, tags,
-                      only_enabled=False)
-    enabled = {named[i].id for i in config.enable}
-    disabled = {named[i].id for i in config.disable}
-    rules = [dataclasses.replace(r, enabled=True) if r.id in enabled else r for r in rules
-             if r.id not in disabled]
-    return select(rules, criteria, tags, only_enabled=only_enabled)
+            raise UsageError(f"{places[0]}: no rule {', '.join(missing)}{nearest(missing[0], named)}; "
+                             "`soc2lint rules` lists them")
+        chosen = select(list({named[w].id: named[w] for w in only}.values()), criteria, tags,
+                        only_enabled=False)
+    else:
+        enabled = {named[i].id for i in config.enable}
+        disabled = {named[i].id for i in config.disable}
+        rules = [dataclasses.replace(r, enabled=True) if r.id in enabled else r for r in rules
+                 if r.id not in disabled]
+        chosen = select(rules, criteria, tags, only_enabled=only_enabled)
+    if not chosen and (only or criteria or tags):
+        asked = [f"{place} {', '.join(values)}"
+                 for place, values in zip(places, (only, criteria, tags), strict=True) if values]
+        raise UsageError(f"{' and '.join(asked)}: no rule that runs matches all of these "
+                         "(`soc2lint rules` lists them; rules disabled by default run when named "
+                         "with --rule or enabled in the configuration)")
+    return chosen
+
+
+def _known(rules: Sequence[Rule], criteria: list[str], tags: list[str],
+           places: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The criteria and themes asked for, as the rules write them; a UsageError names one that
+    selects nothing (`places` says where each list was given)."""
+    from .rules import SelectionError, known_criteria, known_tags
+
+    try:
+        criteria = known_criteria(criteria, rules)
+    except SelectionError as exc:
+        raise UsageError(f"{places[1]}: {exc}") from None
+    try:
+        tags = known_tags(tags, rules)
+    except SelectionError as exc:
+        raise UsageError(f"{places[2]}: {exc}") from None
+    return criteria, tags
 
 
 def _csv(values: Sequence[str]) -> list[str]:
@@ -245,15 +276,15 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
     selection = selection_of(config, rules, namer)
     found = discover(change.paths if change else list(request.paths), request.stdin_text,
                      request.stdin_name, exclude=selection.excluded)
-    if change is not None and not request.full_scan and any(
-            p in change.changes.files for p in CODEOWNERS_LOCATIONS):
+    if change is not None and not request.full_scan and repository_changed(change.changes):
         found.roots.append((namer.name(change.changes.root), change.changes.root))  # repository rules
     policy = policy_of(request, config, namer, now, request.config_ref, found.notifications)
     result = scan(found, rules, progress, var_files=var_files, policy=policy, inventory=inventory)
     reported = None
     if change is not None:
         reported = review(request, config, change, result, rules, var_files, selection, policy)
-    return ScanRun(result, config, selection.config_name, tuple(rules), now, reported)
+    return ScanRun(result, config, selection.config_name, tuple(rules), now, reported,
+                   tuple(found.empty))
 
 
 def _placed(config: Config, namer: Namer) -> tuple[str | None, str]:
@@ -281,7 +312,8 @@ def policy_of(request: ScanRequest, config: Config, namer: Namer, now: datetime.
     name, base = _placed(config, namer)
     ignores = config_ignores(config.ignores, name or "", base, now)
     baseline = _baseline(request, config, namer, notes, ref) if with_baseline else None
-    return Policy(tuple(ignores), baseline, now, inline=request.inline_ignores and config.inline_ignores)
+    return Policy(tuple(ignores), baseline, now, inline=request.inline_ignores and config.inline_ignores,
+                  rules_dirs=(*config.rules_dirs, *(Path(d) for d in request.rules_dirs)))
 
 
 def _baseline(request: ScanRequest, config: Config, namer: Namer, notes: list[Notification],

@@ -24,6 +24,7 @@ from .exempted import DESELECTED, EXCLUDED, BaseView, Selection, base_view, exem
 from .fingerprint import identity_parts
 from .gitdiff import ChangeSet
 from .model import DiffScope, ExemptionChange, Finding, Outcome, Rule, ScanResult
+from .repository import repository_changed
 from .scan import Policy
 
 _LOCAL_SOURCE = re.compile(r'"?source"?\s*[=:]\s*"(\.{1,2}/[^"]*)"')
@@ -125,7 +126,7 @@ def restrict(result: ScanResult, changes: ChangeSet, lines_only: bool, rules: Se
 
     def direct(finding: Finding) -> bool:
         if finding.entity.framework == "repository":
-            return finding.path in touched
+            return repository_changed(changes)
         entity = finding.entity
         places = [(entity.path, entity.span)] + [(r.path, r.span) for r in entity.related]
         return any(path in changed and (not lines_only or changed[path].touches(span.line, span.end_line))
@@ -139,8 +140,8 @@ def restrict(result: ScanResult, changes: ChangeSet, lines_only: bool, rules: Se
         return all_terraform or bool(directories & modules)
 
     def answerable(finding: Finding) -> bool:
-        if finding.outcome is not Outcome.FAIL:
-            return False
+        if finding.outcome is not Outcome.FAIL or finding.entity.framework == "repository":
+            return False  # a repository finding answers to the files it reads (direct) only
         return (lines_only and finding.path in changed) or in_changed_module(finding)
 
     def exempt_candidate(finding: Finding) -> bool:

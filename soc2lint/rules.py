@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 from collections.abc import Iterable, Sequence
@@ -19,6 +20,10 @@ SCHEMA_PATH = PACKAGE_DIR / "schema" / "rule.schema.json"
 
 class RuleError(Exception):
     """A rule file that cannot be used; the message names the file and the key."""
+
+
+class SelectionError(Exception):
+    """A criterion, theme or rule id that selects nothing; the message names it."""
 
 
 def bundled_rules_dir() -> Path:
@@ -60,6 +65,11 @@ def load_rules(extra_dirs: Sequence[Path] = (), include_bundled: bool = True) ->
             raise RuleError(f"{path}: id: '{rule.id}' is also defined in {rules[rule.id].source}")
         rules[rule.id] = rule
     return sorted(rules.values(), key=lambda r: r.id)
+
+
+def rule_names(extra_dirs: Sequence[Path] = ()) -> frozenset[str]:
+    """Every id and alias of the bundled rules and of those in `extra_dirs`."""
+    return frozenset(name for rule in load_rules(extra_dirs) for name in (rule.id, *rule.aliases))
 
 
 def _rule_files(directory: Path) -> list[Path]:
@@ -172,9 +182,9 @@ def _report_at(value: Any) -> tuple[str, ...]:
 
 
 def _target(raw: dict, params: dict, path: Path) -> Target:
-    if raw.get("scope") == "repository":
-        return Target("repository", "repository", ("repository",), scope="repository",
-                      file=raw["file"])
+    if raw.get("scope") == "repository":  # `file` names what the rule reads; the repository
+        # entity stands at an existing file (soc2lint.repository), so findings stay where it is
+        return Target("repository", "repository", ("repository",))
     types, excluded = raw.get("type", ()), raw.get("not_type", ())
     where = _substitute(raw["where"], params, path) if "where" in raw else None
     if where is not None:
@@ -216,3 +226,44 @@ def select(rules: Iterable[Rule], criteria: Sequence[str] = (), tags: Sequence[s
             continue
         chosen.append(rule)
     return chosen
+
+
+def known_criteria(given: Sequence[str], rules: Iterable[Rule]) -> list[str]:
+    """The criterion ids `given` (in any case) as the package writes them; raises SelectionError
+    for one that is not a SOC 2 criterion or that no rule evidences."""
+    ids = {c.lower(): c for c in criteria_titles()}
+    chosen = [ids.get(c.lower(), c) for c in given]
+    unknown = [c for c in chosen if c not in criteria_titles()]
+    if unknown:
+        hint = nearest(unknown[0], criteria_titles()) or " (ids look like CC6.1 or A1.2)"
+        raise SelectionError(f"{_listed(unknown)} {'is' if len(unknown) == 1 else 'are'} not a "
+                             f"SOC 2 criterion{hint}")
+    evidenced = {c for rule in rules for c in rule.soc2.all}
+    missing = [c for c in chosen if c not in evidenced]
+    if missing:
+        raise SelectionError(f"no rule evidences {_listed(missing)}; `soc2lint report` lists the "
+                             "criteria that code cannot evidence")
+    return chosen
+
+
+def known_tags(given: Sequence[str], rules: Iterable[Rule]) -> list[str]:
+    """The themes `given` (in any case) as the rules write them; raises SelectionError for one
+    that no rule carries."""
+    tags = {t.lower(): t for rule in rules for t in rule.tags}
+    unknown = [t for t in given if t.lower() not in tags]
+    if unknown:
+        themes = sorted(set(tags.values()))
+        hint = nearest(unknown[0], themes) or f" (the themes: {', '.join(themes)})"
+        raise SelectionError(f"no rule has the theme {_listed(unknown)}{hint}")
+    return [tags[t.lower()] for t in given]
+
+
+def nearest(word: str, valid: Iterable[str]) -> str:
+    """` (did you mean ...?)` with the valid values closest to `word`, or "" when none is close."""
+    by_case = {v.lower(): v for v in valid}
+    close = difflib.get_close_matches(word.lower(), list(by_case), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(by_case[c] for c in close)}?)" if close else ""
+
+
+def _listed(values: Sequence[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)

@@ -10,10 +10,9 @@ from pathlib import Path
 from . import engine
 from .discovery import TERRAFORM_KINDS, Discovery, Source
 from .inventory import take_inventory
-from .model import Entity, Notification, Rule, ScanResult, Span
-from .suppress import Baseline, Ignore, Suppressor, inline_ignores, today
-
-CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+from .model import Entity, Notification, Rule, ScanResult
+from .repository import repository_entity
+from .suppress import Baseline, Ignore, Suppressor, inline_ignores, today, with_unknown_rules
 
 
 def parse_source(source: Source) -> tuple[list[Entity], list[Notification], str | None]:
@@ -42,26 +41,28 @@ def parse_source(source: Source) -> tuple[list[Entity], list[Notification], str 
     return [], notes, None
 
 
-def repository_entity(display: str, root: Path) -> Entity:
-    """The scanned directory as a whole, for repository-scope rules."""
-    data: dict = {}
-    for location in CODEOWNERS_LOCATIONS:
-        if (root / location).is_file():
-            data["codeowners_file"] = location
-            break
-    return Entity("repository", "repository", "repository", f"repository:{display}", display,
-                  Span(1), data, label=f"repository '{display}'")
+def known_names(policy: Policy, rules: Sequence[Rule]) -> frozenset[str]:
+    """The names an ignore may give: the ids and aliases of every rule known to the run."""
+    from .rules import RuleError, rule_names
+
+    running = {name for rule in rules for name in (rule.id, *rule.aliases)}
+    try:
+        return rule_names(policy.rules_dirs) | running
+    except RuleError:  # reported when the rules were chosen
+        return frozenset(running)
 
 
 @dataclass(frozen=True)
 class Policy:
     """What decides which findings count: config ignores, the baseline, today's date, and
-    whether ignores written in the scanned files apply."""
+    whether ignores written in the scanned files apply; `rules_dirs` holds the run's extra rule
+    directories, whose rules an ignore may name besides the bundled ones."""
 
     ignores: tuple[Ignore, ...] = ()
     baseline: Baseline | None = None
     today: datetime.date | None = None
     inline: bool = True
+    rules_dirs: tuple[Path, ...] = ()
 
 
 def scan(found: Discovery, rules: Sequence[Rule],
@@ -78,6 +79,7 @@ def scan(found: Discovery, rules: Sequence[Rule],
     skipped: list[tuple[str, str]] = list(found.skipped)
     frameworks: set[str] = set()
     context: list[Entity] = []  # only for joins: resources of sibling files not asked for
+    remote_calls: tuple = ()  # Terraform module calls that are not evaluated
     terraform = [s for s in found.sources if s.kind in TERRAFORM_KINDS]
     if terraform:
         from .derive import derive
@@ -87,6 +89,7 @@ def scan(found: Discovery, rules: Sequence[Rule],
         entities.extend(derive(evaluated.entities))
         context = list(derive(evaluated.context))
         notifications.extend(evaluated.notifications)
+        remote_calls = evaluated.remote_calls
         files.extend(s.path for s in terraform)
         texts.update(evaluated.texts)
         frameworks.add("terraform")
@@ -102,8 +105,15 @@ def scan(found: Discovery, rules: Sequence[Rule],
         if framework:
             frameworks.add(framework)
         entities.extend(parsed)
+    if "kubernetes" in frameworks:  # joins across files, once every manifest is parsed
+        from .derive.kubernetes import derive_kubernetes
+
+        entities = derive_kubernetes(entities)
+    scanned = [s.location for s in found.sources if s.location is not None]
     for display, root in found.roots:
-        entities.append(repository_entity(display, root))
+        repository = repository_entity(display, root, scanned)
+        if repository is not None:
+            entities.append(repository)
     now = policy.today or today()
     ignores = [i for path, text in texts.items() for i in inline_ignores(path, text, now)] \
         if policy.inline else []
@@ -112,9 +122,12 @@ def scan(found: Discovery, rules: Sequence[Rule],
         if ignore.problem and ignore.path in reported:
             notifications.append(Notification(ignore.path, ignore.problem, "warning", ignore.span.line))
     ignores.extend(policy.ignores)
+    if ignores:
+        ignores = with_unknown_rules(ignores, known_names(policy, rules))
     entities.extend(i.entity() for i in ignores if i.kind == "config" or i.path in reported)
     findings = Suppressor(ignores, rules, policy.baseline).mark(engine.run(rules, entities, context))
     notifications.sort(key=lambda n: (n.path, n.line or 0, n.message))
     return ScanResult(tuple(rules), tuple(findings), tuple(notifications), tuple(sorted(files)),
                       tuple(sorted(skipped)), tuple(sorted(frameworks)),
-                      take_inventory(e for e in entities if e.path in reported) if inventory else None)
+                      take_inventory(e for e in entities if e.path in reported) if inventory else None,
+                      module_calls_not_evaluated=remote_calls)

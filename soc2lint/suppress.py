@@ -5,7 +5,9 @@ line of a block, or in the comment lines just above it, covers that block's find
 rules. Config ignores match by rule, path pattern and resource address. An ignore without a
 justification (one of whitespace, zero-width, format or control characters or combining marks
 alone counts as none) or past its expiry date does not apply; both are findings of their own (rules
-`ignore-has-justification` and `ignore-not-expired`), made from the ignore entities built here.
+`ignore-has-justification` and `ignore-not-expired`), made from the ignore entities built here. A
+name that is neither a rule id nor an alias of any rule known to the run (selected or not) covers
+nothing and is a finding too (`ignore-unknown-rule`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Ignore:
     paths: tuple[str, ...] = ()
     resource: str | None = None
     problem: str | None = None  # why it cannot apply, beyond expiry and justification
+    unknown: tuple[str, ...] = ()  # names in `rules` that are no rule's id or alias
 
     @property
     def applies(self) -> bool:
@@ -56,7 +59,7 @@ class Ignore:
         """The ignore as something rules can check (justification present, not expired)."""
         data = {"rules": list(self.rules), "justification": self.justification or None,
                 "expires": self.expires, "expired": self.expired, "owner": self.owner,
-                "kind": self.kind}
+                "kind": self.kind, "unknown_rules": list(self.unknown) or None}
         return Entity(FRAMEWORK, "ignore", self.kind, f"ignore:{self.path}:{self.span.line}",
                       self.path, self.span, data, label=f"ignore of {', '.join(self.rules)}")
 
@@ -135,6 +138,13 @@ def _target_line(lines: list[str], number: int, code_before: bool) -> int:
         if not stripped.startswith(("#", "//")):
             return index + 1
     return number
+
+
+def with_unknown_rules(ignores: Iterable[Ignore], known: Iterable[str]) -> list[Ignore]:
+    """The ignores, each with the names it gives that are not in `known` (rule ids and aliases)."""
+    names = frozenset(known)
+    return [dataclasses.replace(i, unknown=tuple(r for r in i.rules if r not in names))
+            if any(r not in names for r in i.rules) else i for i in ignores]
 
 
 def config_ignores(items: Sequence[ConfigIgnore], config_path: str, base: str,

@@ -1,4 +1,9 @@
-"""GitHub Actions workflows and actions -> workflow, job, step and action entities."""
+"""GitHub Actions workflows and actions -> workflow, job, step and action entities.
+
+A job or step whose `if:` is literally false (`false`, `"false"`, `${{ false }}`) never runs, so
+it makes no entity (a job's steps neither); any other condition, even one that is always false in
+practice, is judged as if it ran.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from .yamlspans import Document, YamlLocator, item_span
 FRAMEWORK = "github-actions"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _FIRST_PARTY = ("actions", "github")
+_LITERALLY_FALSE = re.compile(r"\s*(?:false|\$\{\{\s*false\s*\}\})\s*")
 
 
 def is_workflow(data: Any) -> bool:
@@ -44,6 +50,13 @@ def parse_uses(uses: str) -> dict[str, Any]:
     }
 
 
+def never_runs(block: dict) -> bool:
+    """Whether a job's or step's `if:` is the literal false."""
+    condition = block.get("if")
+    return condition is False or (isinstance(condition, str)
+                                  and _LITERALLY_FALSE.fullmatch(condition) is not None)
+
+
 def triggers(on: Any) -> list[str]:
     if isinstance(on, str):
         return [on]
@@ -73,7 +86,7 @@ def _workflow(path: str, wf: dict) -> list[Entity]:
                        YamlLocator(wf, (), {("triggers",): ("on",)}), f"workflow '{name}'")]
     env_taint = _tainted_env(wf.get("env"), frozenset())
     for job_id, job in wf["jobs"].items():
-        if not isinstance(job, dict):
+        if not isinstance(job, dict) or never_runs(job):
             continue
         job_path = ("jobs", job_id)
         data = dict(_shown(job), triggers=events)
@@ -117,7 +130,7 @@ def _steps(path, root, job_path, steps, events, job_id, job_label, taint, compos
         return
     tainted = set(taint)
     for index, step in enumerate(steps):
-        if not isinstance(step, dict):
+        if not isinstance(step, dict) or never_runs(step):
             continue
         step_path = (*job_path, "steps", index)
         data = dict(_shown(step), triggers=events, job_id=job_id)
