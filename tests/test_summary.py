@@ -77,8 +77,8 @@ def test_left_out_findings_and_annotations_are_counted(tmp_path):
 def test_unreadable_files_are_listed(tmp_path):
     write(tmp_path, {"bad.tf": 'resource "x" {\n', "main.tf": BUCKET_TF})
     text = summary(tmp_path, ".", "--rule", RDS)
-    assert "**1 file(s) could not be scanned**" in text
-    assert re.search(r"### Files that could not be scanned\n\n- `bad\.tf`", text)
+    assert "**1 input error(s)**: the scan is incomplete" in text
+    assert re.search(r"### Input errors\n\n- `bad\.tf`", text)
 
 
 def test_stays_under_githubs_limit(tmp_path, monkeypatch):

@@ -67,7 +67,7 @@ def _head(result: ScanResult) -> list[str]:
                  f"{statuses['suppressed']} suppressed (ignored or baselined).")
     errors = [n for n in result.notifications if n.is_error]
     if errors:
-        lines.append(f"**{len(errors)} file(s) could not be scanned**; see below.")
+        lines.append(f"**{len(errors)} input error(s)**: the scan is incomplete; see below.")
     lines += ["", "| severity | failing |", "|---|---:|"]
     lines += [f"| {severity} | {count} |" for severity, count in severity_counts(result.findings).items()]
     table = criterion_counts(result)
@@ -200,7 +200,7 @@ def _problems(result: ScanResult) -> list[str]:
     errors = [n for n in result.notifications if n.is_error]
     if not errors:
         return []
-    lines = ["### Files that could not be scanned", ""]
+    lines = ["### Input errors", ""]
     lines += [f"- {markdown_code(n.path, table=False)}{f' line {n.line}' if n.line else ''}: "
               f"{cell(n.message)}"
               for n in errors[:100]]

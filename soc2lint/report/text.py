@@ -108,7 +108,7 @@ def _summary(result: ScanResult, style) -> list[str]:
                          f" {row['suppressed']:>4}")
     errors = sum(1 for n in result.notifications if n.is_error)
     if errors:
-        lines.append(style(f"  {errors} file(s) could not be scanned; the scan is incomplete",
+        lines.append(style(f"  {errors} input error(s): the scan is incomplete",
                            fg="red"))
     for reason, count in sorted(Counter(reason for _, reason in result.skipped).items()):
         lines.append(f"  {count} file(s) not checked: {printable(reason)}")
