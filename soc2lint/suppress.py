@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import difflib
 import re
 import unicodedata
 from collections import defaultdict
@@ -46,6 +47,7 @@ class Ignore:
     resource: str | None = None
     problem: str | None = None  # why it cannot apply, beyond expiry and justification
     unknown: tuple[str, ...] = ()  # names in `rules` that are no rule's id or alias
+    closest: tuple[str, ...] = ()  # known names close to the unknown ones, for the message
 
     @property
     def applies(self) -> bool:
@@ -59,7 +61,9 @@ class Ignore:
         """The ignore as something rules can check (justification present, not expired)."""
         data = {"rules": list(self.rules), "justification": self.justification or None,
                 "expires": self.expires, "expired": self.expired, "owner": self.owner,
-                "kind": self.kind, "unknown_rules": list(self.unknown) or None}
+                "kind": self.kind, "unknown_rules": list(self.unknown) or None,
+                "correction": (f"did you mean {', '.join(self.closest)}?" if self.closest
+                               else "`soc2lint rules` lists the ids") if self.unknown else None}
         return Entity(FRAMEWORK, "ignore", self.kind, f"ignore:{self.path}:{self.span.line}",
                       self.path, self.span, data, label=f"ignore of {', '.join(self.rules)}")
 
@@ -143,8 +147,15 @@ def _target_line(lines: list[str], number: int, code_before: bool) -> int:
 def with_unknown_rules(ignores: Iterable[Ignore], known: Iterable[str]) -> list[Ignore]:
     """The ignores, each with the names it gives that are not in `known` (rule ids and aliases)."""
     names = frozenset(known)
-    return [dataclasses.replace(i, unknown=tuple(r for r in i.rules if r not in names))
-            if any(r not in names for r in i.rules) else i for i in ignores]
+    marked = []
+    for ignore in ignores:
+        unknown = tuple(r for r in ignore.rules if r not in names)
+        if unknown:
+            closest = {c: None for name in unknown
+                       for c in difflib.get_close_matches(name, sorted(names), n=2, cutoff=0.8)}
+            ignore = dataclasses.replace(ignore, unknown=unknown, closest=tuple(closest))
+        marked.append(ignore)
+    return marked
 
 
 def config_ignores(items: Sequence[ConfigIgnore], config_path: str, base: str,

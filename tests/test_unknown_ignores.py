@@ -24,13 +24,17 @@ def test_a_misspelt_rule_id_is_reported_at_the_ignore_and_covers_nothing(tmp_pat
     assert (code, found) == (1, [(RDS, "fail", 3), ("ignore-unknown-rule", "fail", 3)])
     data = json.loads(run_cli(["scan", ".", "-f", "json", "--rule", "ignore-unknown-rule"],
                               tmp_path).stdout)
-    assert "aws-rds-storage-encypted" in data["results"][0]["message"]
+    message = data["results"][0]["message"]
+    assert "aws-rds-storage-encypted" in message and f"did you mean {RDS}?" in message
 
 
 def test_the_known_names_of_an_ignore_still_apply(tmp_path):
     write(tmp_path, {"db.tf": DB.format(names=f"{RDS},no-such-rule")})
     code, found = statuses(tmp_path, "--rule", f"{RDS},ignore-unknown-rule")
     assert (code, found) == (1, [(RDS, "suppressed", 3), ("ignore-unknown-rule", "fail", 3)])
+    data = json.loads(run_cli(["scan", ".", "-f", "json", "--rule", "ignore-unknown-rule"],
+                              tmp_path).stdout)
+    assert "(`soc2lint rules` lists the ids)" in data["results"][0]["message"]
 
 
 def test_a_rule_left_out_of_the_run_is_not_unknown(tmp_path):
