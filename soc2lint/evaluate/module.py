@@ -306,7 +306,9 @@ class ModuleInstance:
         result = None
         source = _literal(entry.block.body.attributes.get("source"), entry.file)
         address = f"{self.prefix}module.{name}{instance_suffix(key)}"
-        if isinstance(source, str) and source.startswith(("./", "../")) and len(self.chain) < MAX_DEPTH:
+        if isinstance(source, str) and source.startswith(("./", "../")) and len(self.chain) >= MAX_DEPTH:
+            self.project.note_too_deep(entry.file.path, entry.block.span.line, address, MAX_DEPTH)
+        elif isinstance(source, str) and source.startswith(("./", "../")):
             module = self.project.module_for_call(self.module, source, entry.file.path,
                                                   entry.block.span.line)
             if module is not None and module.directory not in self.lineage:  # a loop: reported

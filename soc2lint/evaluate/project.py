@@ -174,6 +174,11 @@ class Project:
             self._modules[directory] = module
         return self._modules[directory]
 
+    def note_too_deep(self, path: str, line: int, address: str, depth: int) -> None:
+        """A warning for a local module call below the nesting that is followed."""
+        self._note(path, f"{address} is nested more than {depth} local module calls deep: not "
+                   "evaluated, so the resources it creates are not checked", "warning", line)
+
     def module_for_call(self, caller: Module, source: str, caller_file: str, line: int) -> Module | None:
         """The module a local `source` names, relative to the calling module's directory."""
         target = self._call_target(caller, source, caller_file, line)
