@@ -587,7 +587,7 @@ def test_missing_variable_file_in_the_configuration_exits_2(repo):
     ("fail_on: extreme\n", "fail_on"),
     ("exclude: vendor/\n", "exclude"),
     ("select:\n  ids: [aws-rds-storage-encrypted]\n  colour: [x]\n", "select"),
-    ("select:\n  criteria: [XX1]\n", "select.criteria[0]"),
+    ("select:\n  criteria: [XX1]\n", "select.criteria"),
     (f"ignores:\n  - rule: {RDS}\n    justification: x\n    expires: 'next week'\n", "ignores[0].expires"),
     (f"ignores:\n  - rule: {RDS}\n    justification: x\n    expires: '2024-02-30'\n", "ignores[0].expires"),
     (f"ignores:\n  - rule: {RDS}\n    justification: x\n  - justification: y\n", "ignores[1]"),

@@ -23,6 +23,12 @@ def test_criteria_match_in_any_case(project):
     assert rule_ids(project, "--criteria", "cc6.1") == rule_ids(project, "--criteria", "CC6.1") != []
 
 
+def test_configured_criteria_match_in_any_case(project):
+    expected = rule_ids(project, "--criteria", "CC6.1")
+    write(project, {".soc2lint.yaml": "select:\n  criteria: [cc6.1]\n"})
+    assert rule_ids(project) == expected != []
+
+
 def test_themes_match_in_any_case(project):
     assert rule_ids(project, "--tags", "Backup") == rule_ids(project, "--tags", "backup") != []
 
@@ -47,8 +53,11 @@ def test_a_selection_of_nothing_exits_2_naming_it(project, args, said):
     ("criteria: [CC99.1]", "select.criteria: 'CC99.1' is not a SOC 2 criterion"),
     ("criteria: [CC1.1]", "select.criteria: no rule evidences 'CC1.1'"),
     ("tags: [nope]", "select.tags: no rule has the theme 'nope'"),
+    ("criteria: [CC99]", "select.criteria: 'CC99' is not a SOC 2 criterion (did you mean CC9.2"),
 ])
 def test_the_configuration_selection_is_checked_alike(project, select, said):
+    """The criteria are checked against the criteria themselves, not a pattern, so a near miss
+    gets the nearest ids and the case does not matter (below)."""
     write(project, {".soc2lint.yaml": f"select:\n  {select}\n"})
     done = run_cli(["scan", "."], project)
     assert done.exit_code == 2 and ".soc2lint.yaml: " + said in done.stderr
