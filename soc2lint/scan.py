@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import engine
-from .discovery import TERRAFORM_KINDS, Discovery, Source
+from .discovery import TERRAFORM_KINDS, Discovery, Source, discover, kind_of
 from .inventory import take_inventory
 from .model import Entity, Notification, Rule, ScanResult
 from .repository import repository_entity
@@ -39,6 +39,33 @@ def parse_source(source: Source) -> tuple[list[Entity], list[Notification], str 
     if any(kubernetes.is_manifest(d.data) for d in docs):
         return kubernetes.parse(source.path, docs), notes, "kubernetes"
     return [], notes, None
+
+
+def sibling_manifests(found: Discovery) -> list[Entity]:
+    """Kubernetes objects of the YAML files beside files named one by one (a pre-commit or
+    pull-request scan), for joins only, as Terraform reads a named file's directory: a pod's
+    ServiceAccount is usually in a sibling file. Their problems are reported when they are
+    scanned themselves, not here."""
+    directories = sorted({s.location.parent for s in found.sources if s.kind == "yaml"
+                          and s.location is not None and not _walked(s.location, found.walked)})
+    siblings = [str(path) for directory in directories for path in _yaml_files(directory)
+                if path.resolve() not in found.seen]
+    if not siblings:
+        return []
+    extra = discover(siblings, exclude=found.exclude)
+    return [e for source in extra.sources for e in parse_source(source)[0]
+            if e.framework == "kubernetes"]
+
+
+def _walked(path: Path, walked: set[Path]) -> bool:
+    return any(directory in walked for directory in path.parents)
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    try:
+        return sorted(p for p in directory.iterdir() if kind_of(p.name) == "yaml" and p.is_file())
+    except OSError:
+        return []
 
 
 def known_names(policy: Policy, rules: Sequence[Rule]) -> frozenset[str]:
@@ -108,7 +135,7 @@ def scan(found: Discovery, rules: Sequence[Rule],
     if "kubernetes" in frameworks:  # joins across files, once every manifest is parsed
         from .derive.kubernetes import derive_kubernetes
 
-        entities = derive_kubernetes(entities)
+        entities = derive_kubernetes(entities, sibling_manifests(found))
     scanned = [s.location for s in found.sources if s.location is not None]
     for display, root in found.roots:
         repository = repository_entity(display, root, scanned)

@@ -249,3 +249,21 @@ def test_derived_fields_are_on_the_pod_entity_once(tmp_path):
     assert pod.locator.span(("effective_automount_token",)) is None  # the pod spec, by fallback
     container = next(e for e in entities if e.kind == "container")
     assert "effective_automount_token" not in container.data
+
+
+# -- files named one by one (pre-commit, pull requests): their siblings are context ----------
+def test_a_named_file_finds_its_service_account_in_a_sibling_file(tmp_path, monkeypatch):
+    """pre-commit passes only the staged Deployment; the ServiceAccount beside it still counts,
+    is not reported itself, and a broken sibling neither stops the join nor adds a notification."""
+    write(tmp_path, {"k8s/sa.yaml": service_account("api", "shop", "false"),
+                     "k8s/broken.yaml": "kind: [\n",
+                     "k8s/deploy.yaml": deployment("api", "shop", "serviceAccountName: api\n"),
+                     "other/sa.yaml": service_account("web", "shop", "false"),
+                     "k8s/web.yaml": deployment("web", "shop", "serviceAccountName: web\n")})
+    monkeypatch.chdir(tmp_path)
+    rule = next(r for r in load_rules() if r.id == RULE)
+    result = scan(discover(["k8s/deploy.yaml", "k8s/web.yaml"]), [rule])
+    found = {f.entity.address.removesuffix("/pod"): (f.outcome, f.path) for f in result.findings}
+    assert found == {"Deployment/shop/api": (Outcome.PASS, "k8s/deploy.yaml"),
+                     "Deployment/shop/web": (Outcome.FAIL, "k8s/web.yaml")}  # not a sibling
+    assert result.notifications == () and result.files == ("k8s/deploy.yaml", "k8s/web.yaml")

@@ -9,11 +9,12 @@ from ..model import Entity
 from .service_accounts import with_token_mount
 
 
-def derive_kubernetes(entities: Iterable[Entity]) -> list[Entity]:
+def derive_kubernetes(entities: Iterable[Entity], context: Iterable[Entity] = ()) -> list[Entity]:
     """The entities with cross-file Kubernetes fields added (a pod's service account and token
-    mount); other entities pass through unchanged."""
+    mount); other entities pass through unchanged. `context` holds objects of files that are
+    not reported, which joins may still find."""
     entities = list(entities)
-    index = ManifestIndex(entities)
+    index = ManifestIndex([*entities, *context])
     return [with_token_mount(entity, index)
             if entity.framework == "kubernetes" and entity.kind == "pod" else entity
             for entity in entities]
