@@ -41,11 +41,11 @@ def parse_source(source: Source) -> tuple[list[Entity], list[Notification], str 
     return [], notes, None
 
 
-def sibling_manifests(found: Discovery) -> list[Entity]:
+def sibling_manifests(found: Discovery, kinds: Iterable[str]) -> list[Entity]:
     """Kubernetes objects of the YAML files beside files named one by one (a pre-commit or
     pull-request scan), for joins only, as Terraform reads a named file's directory: a pod's
-    ServiceAccount is usually in a sibling file. Their problems are reported when they are
-    scanned themselves, not here."""
+    ServiceAccount is usually in a sibling file. Only files whose text names one of `kinds` are
+    parsed; their problems are reported when they are scanned themselves, not here."""
     directories = sorted({s.location.parent for s in found.sources if s.kind == "yaml"
                           and s.location is not None and not _walked(s.location, found.walked)})
     siblings = [str(path) for directory in directories for path in _yaml_files(directory)
@@ -53,8 +53,8 @@ def sibling_manifests(found: Discovery) -> list[Entity]:
     if not siblings:
         return []
     extra = discover(siblings, exclude=found.exclude)
-    return [e for source in extra.sources for e in parse_source(source)[0]
-            if e.framework == "kubernetes"]
+    return [e for source in extra.sources if any(kind in source.text for kind in kinds)
+            for e in parse_source(source)[0] if e.framework == "kubernetes"]
 
 
 def _walked(path: Path, walked: set[Path]) -> bool:
@@ -133,9 +133,9 @@ def scan(found: Discovery, rules: Sequence[Rule],
             frameworks.add(framework)
         entities.extend(parsed)
     if "kubernetes" in frameworks:  # joins across files, once every manifest is parsed
-        from .derive.kubernetes import derive_kubernetes
+        from .derive.kubernetes import JOINED_KINDS, derive_kubernetes
 
-        entities = derive_kubernetes(entities, sibling_manifests(found))
+        entities = derive_kubernetes(entities, sibling_manifests(found, JOINED_KINDS))
     scanned = [s.location for s in found.sources if s.location is not None]
     for display, root in found.roots:
         repository = repository_entity(display, root, scanned)

@@ -8,6 +8,9 @@ from ..kubeindex import ManifestIndex
 from ..model import Entity
 from .service_accounts import with_token_mount
 
+#: The kinds the joins look up in other files; a context file is parsed only when it names one.
+JOINED_KINDS = frozenset({"ServiceAccount"})
+
 
 def derive_kubernetes(entities: Iterable[Entity], context: Iterable[Entity] = ()) -> list[Entity]:
     """The entities with cross-file Kubernetes fields added (a pod's service account and token
@@ -20,4 +23,4 @@ def derive_kubernetes(entities: Iterable[Entity], context: Iterable[Entity] = ()
             for entity in entities]
 
 
-__all__ = ["ManifestIndex", "derive_kubernetes"]
+__all__ = ["JOINED_KINDS", "ManifestIndex", "derive_kubernetes"]
