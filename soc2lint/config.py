@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .evaluate.budget import Budgets
 from .model import Span
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "config.schema.json"
@@ -67,6 +68,7 @@ class Config:
     environments: Mapping[str, tuple[VarFile, ...]] = field(default_factory=dict)
     environment: str | None = None
     inline_ignores: bool = True
+    limits: Budgets = field(default_factory=Budgets)  # terraform.limits: evaluation budgets
 
     @property
     def base(self) -> Path:
@@ -116,6 +118,8 @@ class Config:
             "terraform.environment": self.environment,
             **{f"severity.{rule}": level for rule, level in self.severity.items()},
             **{f"terraform.environments.{name}": files(items) for name, items in self.environments.items()},
+            **{f"terraform.limits.{name}": getattr(self.limits, name) for name in Budgets.names()
+               if getattr(self.limits, name) != getattr(Budgets(), name)},
         }
         lines = [f"{key}: {json.dumps(value, ensure_ascii=False)}" for key, value in sorted(values.items())
                  if value not in (None, [], ())]
@@ -314,6 +318,7 @@ def _build(path: Path, raw: Mapping[str, Any], ignore_spans: list[Span], digest:
                       for name, env in terraform.get("environments", {}).items()},
         environment=terraform.get("environment"),
         inline_ignores=raw.get("inline_ignores", True),
+        limits=Budgets(**terraform.get("limits", {})),
     )
 
 

@@ -279,7 +279,8 @@ def run(request: ScanRequest, rules: Sequence[Rule], config: Config,
     if change is not None and not request.full_scan and repository_changed(change.changes):
         found.roots.append((namer.name(change.changes.root), change.changes.root))  # repository rules
     policy = policy_of(request, config, namer, now, request.config_ref, found.notifications)
-    result = scan(found, rules, progress, var_files=var_files, policy=policy, inventory=inventory)
+    result = scan(found, rules, progress, var_files=var_files, policy=policy, inventory=inventory,
+                  budgets=config.limits)
     reported = None
     if change is not None:
         reported = review(request, config, change, result, rules, var_files, selection, policy)

@@ -94,17 +94,16 @@ def test_a_module_called_along_two_paths_is_not_a_loop(tmp_path):
 def test_a_call_nested_too_deep_is_a_warning_not_a_silent_gap(tmp_path):
     git_init(tmp_path)
     files = {"main.tf": db("root") + call("m1", "./m1")}
-    for level in range(1, 15):
+    for level in range(1, 19):
         files[f"m{level}/main.tf"] = db(f"level{level}") + call(f"m{level + 1}", f"../m{level + 1}")
-    files["m15/main.tf"] = db("bottom")
+    files["m19/main.tf"] = db("bottom")
     write(tmp_path, files)
     code, data = scan(tmp_path, *RULE)
-    assert code == 0 and len(data["results"]) == 13  # the root and twelve levels of calls
+    assert code == 0 and len(data["results"]) == 17  # the root and sixteen levels of calls
     [warning] = [n for n in data["notifications"] if n["level"] == "warning"]
-    assert warning["file"] == "m12/main.tf" and warning["line"] == 4
-    assert warning["message"].startswith("module.m1.module.m2.module.m3.module.m4.module.m5.module.m6."
-                                         "module.m7.module.m8.module.m9.module.m10.module.m11.module.m12."
-                                         "module.m13 is nested more than 12 local module calls deep")
+    assert warning["file"] == "m16/main.tf" and warning["line"] == 4
+    calls = ".".join(f"module.m{level}" for level in range(1, 18))
+    assert warning["message"].startswith(f"{calls} is nested more than 16 local module calls deep")
 
 
 # -- registry and git sources --------------------------------------------------------------------

@@ -12,7 +12,8 @@ from typing import Any, Protocol
 
 from ..parsers.hclast import Node
 from ..parsers.hcldescribe import describe
-from . import functions
+from . import budget, functions
+from .budget import BudgetExceeded, Meter
 from .values import EvalError, Ref, Template, Unknown, kind_of, template
 
 
@@ -51,15 +52,19 @@ class Evaluator:
     """Evaluates the compact expression trees (`soc2lint.parsers.hclast`) of one file's text."""
 
     def __init__(self, text: str, scope: Scope | None = None, bindings: Mapping[str, Any] | None = None,
-                 parse_expression: TemplateParser | None = None) -> None:
+                 parse_expression: TemplateParser | None = None, path: str = "",
+                 meter: Meter | None = None) -> None:
         self.text = text
         self.scope = scope or EmptyScope()
         self.bindings = dict(bindings or {})
         self.parse_expression = parse_expression
+        self.path = path  # the file the text is from, where a limit reached is reported
+        self.meter = meter or budget.current()
 
     def bind(self, names: Mapping[str, Any]) -> Evaluator:
         """An evaluator with extra local names (for-expression and iterator variables)."""
-        return Evaluator(self.text, self.scope, {**self.bindings, **names}, self.parse_expression)
+        return Evaluator(self.text, self.scope, {**self.bindings, **names}, self.parse_expression,
+                         self.path, self.meter)
 
     def source(self, node: Node) -> str:
         """The node as reasons name it: references and calls, never a literal's text."""
@@ -73,6 +78,9 @@ class Evaluator:
             return Unknown(f"{self.source(node)}: {exc}")
         except RecursionError:
             return Unknown(f"{self.source(node)}: too deeply nested")
+        except BudgetExceeded as exc:
+            self.meter.report(exc, self.path, node[1][2] if len(node[1]) > 2 else None)
+            return Unknown(f"{self.source(node)}: {exc}")
 
     def settle(self, value: Any, node: Node) -> Any:
         return value.whole(self.source(node)) if isinstance(value, Lazy) else value
@@ -82,7 +90,13 @@ class Evaluator:
         return self.settle(self.eval(node), node)
 
     def eval(self, node: Node) -> Any:
-        return getattr(self, "_" + node[0])(node)
+        if node[0] == "lit":  # no work: literals stay known once the steps run out
+            return node[2]
+        meter = self.meter
+        meter.steps += 1
+        if meter.steps > meter.budgets.max_steps:
+            raise BudgetExceeded("max_steps", meter.budgets)
+        return meter.size(getattr(self, "_" + node[0])(node))
 
     # -- literals ------------------------------------------------------------------------
     def _lit(self, node: Node) -> Any:
@@ -107,7 +121,8 @@ class Evaluator:
 
         converter = Converter(text, self.parse_expression)
         node = converter.template_text(text, (0, len(text), 1, 1, 1, 1))
-        return Evaluator(text, self.scope, self.bindings, self.parse_expression).value(node)
+        return Evaluator(text, self.scope, self.bindings, self.parse_expression, self.path,
+                         self.meter).value(node)
 
     def _tuple(self, node: Node) -> Any:
         return [self.value(item) for item in node[2]]
@@ -212,6 +227,7 @@ class Evaluator:
         out_list: list[Any] = []
         out_map: dict[str, Any] = {}
         for key, item in pairs:
+            self.meter.step()  # binding the names is a step of its own
             inner = self.bind({names[0]: key, names[1]: item} if len(names) == 2 else {names[0]: item})
             if cond is not None:
                 keep = inner.strict(cond)

@@ -22,6 +22,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote_plus
 
+import re2
+
+from . import budget
 from .values import Encoded, EvalError, Template, Unknown, first_unknown, is_known, template
 from .values import kind_of as _kind
 
@@ -193,6 +196,8 @@ def _set(items: list, fn: str) -> list:
 # -- strings with holes --------------------------------------------------------------------
 def _template(source: str, parts: Iterable[Any]) -> Any:
     """Known text and holes as one value: a str when known, the hole itself when alone."""
+    parts = list(parts)
+    budget.current().check_length(sum(len(p) for p in parts if isinstance(p, str)))
     return template(parts, source)
 
 
@@ -471,8 +476,20 @@ def _merge(*maps: Any) -> dict:
 
 @_fn("flatten")
 def _flatten(seq: Any) -> list:
-    return [inner for item in _list(seq, "flatten")
-            for inner in (_flatten(item) if isinstance(item, list) else [item])]
+    out: list = []
+    meter = budget.current()
+    stack = [iter(_list(seq, "flatten"))]
+    while stack:
+        item = next(stack[-1], _MISSING)
+        if item is _MISSING:
+            stack.pop()
+        elif isinstance(item, list):
+            stack.append(iter(item))
+        else:
+            out.append(item)
+            if len(out) % 1024 == 0:
+                meter.check_count(len(out))
+    return out
 
 
 @_fn("contains")
@@ -540,8 +557,26 @@ def _replace(text: Any, search: Any, replacement: Any) -> Any:
             return _opaque(value)
     text, search, replacement = (_str(v, "replace") for v in (text, search, replacement))
     if len(search) > 1 and search[0] == search[-1] == "/":
-        return _regex(search[1:-1], "replace").sub(lambda m: _expand(replacement, m), text)
+        return _regex_replace(_regex(search[1:-1], "replace"), text, replacement)
+    if search:
+        budget.current().check_length(len(text) + text.count(search) * (len(replacement) - len(search)))
+    else:
+        budget.current().check_length(len(text) + (len(text) + 1) * len(replacement))
     return text.replace(search, replacement)
+
+
+def _regex_replace(pattern: Any, text: str, replacement: str) -> str:
+    """`pattern` replaced in `text`, stopping once the result would pass the string limit."""
+    meter = budget.current()
+    grown = [len(text)]
+
+    def expand(match: Any) -> str:
+        out = _expand(replacement, match)
+        grown[0] += len(out) - (match.end() - match.start())
+        meter.check_length(grown[0])
+        return out
+
+    return pattern.sub(expand, text)
 
 
 def _map_strings(value: Any, change: Callable[[list], Any]) -> Any:
@@ -618,7 +653,7 @@ _SIMPLE: dict[str, Callable[..., Any]] = {
     "tobool": lambda v: None if v is None else _bool(v, "tobool"),
     "tolist": lambda v: None if v is None else _unify(_list(v, "tolist"), "tolist"),
     "toset": lambda v: None if v is None else _set(_list(v, "toset"), "toset"),
-    "concat": lambda *lists: [item for seq in lists for item in _list(seq, "concat")],
+    "concat": lambda *lists: _concat([_list(seq, "concat") for seq in lists]),
     "keys": lambda m: sorted(_map(m, "keys")),
     "values": lambda m: list(_sorted(_map(m, "values")).values()),
     "reverse": lambda seq: _list(seq, "reverse")[::-1],
@@ -632,30 +667,40 @@ for _name, _impl in _SIMPLE.items():
     _fn(_name)(_impl)
 
 
+def _concat(lists: list[list]) -> list:
+    budget.current().check_count(sum(len(seq) for seq in lists))
+    return [item for seq in lists for item in seq]
+
+
 @_fn("split")
 def _split(sep: Any, text: Any) -> list:
     sep, text = _str(sep, "split"), _str(text, "split")
     return text.split(sep) if sep else list(text)
 
 
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # errors become EvalError, not lines on standard error
+
+
 @functools.lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern:
-    return re.compile(re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern))
+def _compile(pattern: str) -> Any:
+    """An RE2 pattern, as Terraform's (Go's) regexp: linear time, no backreferences or lookaround."""
+    return re2.compile(re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern), _RE2_OPTIONS)
 
 
-def _regex(pattern: str, fn: str) -> re.Pattern:
+def _regex(pattern: str, fn: str) -> Any:
     try:
         return _compile(pattern)
-    except re.error as exc:
-        # re's message can quote the pattern, a literal: say only where it breaks
-        where = f" at position {exc.pos}" if exc.pos is not None else ""
-        raise EvalError(f"{fn}: invalid regular expression{where}") from None
+    except re2.error:
+        # the message can quote the pattern, a literal: say only that RE2 rejects it
+        raise EvalError(f"{fn}: invalid regular expression (RE2 syntax: no backreferences or "
+                        "lookaround)") from None
 
 
 _DOLLAR = re.compile(r"\$(?:(\$)|\{(\w+)\}|(\w+))")
 
 
-def _expand(template: str, match: re.Match) -> str:
+def _expand(template: str, match: Any) -> str:
     """Go's replacement syntax: `$1`, `${1}`, `${name}`, `$$`."""
     def group(ref: re.Match) -> str:
         if ref.group(1):
@@ -669,7 +714,7 @@ def _expand(template: str, match: re.Match) -> str:
     return _DOLLAR.sub(group, template)
 
 
-def _captures(pattern: re.Pattern, match: re.Match) -> Any:
+def _captures(pattern: Any, match: Any) -> Any:
     if pattern.groupindex and len(pattern.groupindex) < pattern.groups:
         raise EvalError("regex: cannot mix named and unnamed capture groups")
     if pattern.groupindex:

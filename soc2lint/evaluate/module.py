@@ -16,8 +16,10 @@ from ..derive.iam import policy_document_json
 from ..model import DerivedLocator, DictLocator, Entity, RelatedLocation, Span
 from ..parsers.terraform import FRAMEWORK, Attribute, Block, Body, TfFile, parse_expression
 from ..secrets import find_secrets, without_credentials
+from . import budget
 from .addresses import SINGLE, identity, instance_suffix
 from .body import evaluate_body, json_expression
+from .budget import BudgetExceeded
 from .expressions import EmptyScope, EvalError, Evaluator, Lazy, to_string
 from .references import BlockRef, CallRef, Namespace
 from .types import convert as convert_type
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
     from .project import Project
 
 META_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
-MAX_DEPTH = 12
 
 
 @dataclass
@@ -123,7 +124,7 @@ def _literal(attr: Attribute | None, file: TfFile) -> Any:
 
 def _evaluator_for(file: TfFile, attr: Attribute | None, scope: Any, bindings: dict) -> Evaluator:
     text = attr.text if attr is not None and attr.text is not None else file.text
-    return Evaluator(text, scope, bindings, parse_expression)
+    return Evaluator(text, scope, bindings, parse_expression, file.path)
 
 
 def _value(attr: Attribute, file: TfFile, evaluator: Evaluator) -> Any:
@@ -157,6 +158,7 @@ class ModuleInstance:
         self.lineage = (*lineage, module.directory)  # the directories of this call and its callers
         self.root_values = project.root_values(module) if inputs is None else {}
         self._locals: dict[str, Any] = {}
+        self._variables: dict[str, Any] = {}
         self._instances: dict[tuple, Instance] = {}
         self._keys: dict[int, Any] = {}
         self._collections: dict[int, Any] = {}
@@ -184,9 +186,23 @@ class ModuleInstance:
         return Unknown(f"{source}: '{name}' is not declared in this module")
 
     def variable(self, name: str) -> Any:
-        entry = self.module.variables.get(name)
-        if entry is None:
+        """The variable's value, evaluated once; a default that refers to itself is UNKNOWN."""
+        if name in self._variables:
+            return self._variables[name]
+        if name not in self.module.variables:
             raise EvalError(f"variable '{name}' is not declared")
+        key = ("var", name)
+        if key in self._busy:
+            return Unknown(f"var.{name} refers to itself")
+        self._busy.add(key)
+        try:
+            value = self._variable(name, self.module.variables[name])
+        finally:
+            self._busy.discard(key)
+        self._variables[name] = value
+        return value
+
+    def _variable(self, name: str, entry: Declared) -> Any:
         value: Any = _MISSING
         if self.inputs is not None:
             value = self.inputs(name)
@@ -252,13 +268,20 @@ class ModuleInstance:
             if isinstance(count, Unknown):
                 return count
             try:
-                return list(range(int(float(to_string(count)))))
+                number = float(to_string(count))
             except (EvalError, ValueError):
                 return Unknown(f"count is not a whole number (got {kind_of(count)})")
+            if number != number or number < 0:
+                return Unknown("count is not a whole number of zero or more")
+            return self._limited(entry, attrs["count"], number) or list(range(int(number)))
         if "for_each" in attrs:
             each = self._for_each(entry)
             if isinstance(each, Unknown):
                 return each
+            if isinstance(each, dict | list):
+                limited = self._limited(entry, attrs["for_each"], len(each))
+                if limited is not None:
+                    return limited
             if isinstance(each, dict):
                 return sorted(each)
             if isinstance(each, list):
@@ -270,6 +293,16 @@ class ModuleInstance:
                     return Unknown("for_each over a list that is not of strings")
             return Unknown("for_each needs a map or a set of strings")
         return [SINGLE]
+
+    def _limited(self, entry: Declared, attr: Attribute, count: float) -> Unknown | None:
+        """An Unknown, reported at the attribute, when `count` instances pass the limit."""
+        meter = budget.current()
+        try:
+            meter.check_count(count)
+        except BudgetExceeded as exc:
+            meter.report(exc, entry.file.path, attr.span.line)
+            return Unknown(f"{entry.block.kind} instances: {exc}")
+        return None
 
     def _for_each(self, entry: Declared) -> Any:
         """The block's `for_each` collection, evaluated once."""
@@ -306,8 +339,12 @@ class ModuleInstance:
         result = None
         source = _literal(entry.block.body.attributes.get("source"), entry.file)
         address = f"{self.prefix}module.{name}{instance_suffix(key)}"
-        if isinstance(source, str) and source.startswith(("./", "../")) and len(self.chain) >= MAX_DEPTH:
-            self.project.note_too_deep(entry.file.path, entry.block.span.line, address, MAX_DEPTH)
+        meter = budget.current()
+        depth = meter.budgets.max_module_depth
+        if isinstance(source, str) and source.startswith(("./", "../")) and len(self.chain) >= depth:
+            self.project.note_too_deep(entry.file.path, entry.block.span.line, address, depth)
+        elif isinstance(source, str) and source.startswith(("./", "../")) and not self._admit(entry):
+            pass
         elif isinstance(source, str) and source.startswith(("./", "../")):
             module = self.project.module_for_call(self.module, source, entry.file.path,
                                                   entry.block.span.line)
@@ -320,6 +357,16 @@ class ModuleInstance:
                                         self.lineage)
         self._children[(name, repr(key))] = result
         return result
+
+    def _admit(self, entry: Declared) -> bool:
+        """Whether one more module instance fits in the scan's limit (reported at the call when not)."""
+        meter = budget.current()
+        meter.module_instances += 1
+        if meter.module_instances <= meter.budgets.max_module_instances:
+            return True
+        exceeded = BudgetExceeded("max_module_instances", meter.budgets)
+        meter.report(exceeded, entry.file.path, entry.block.span.line)
+        return False
 
     def _input_getter(self, entry: Declared, bindings: dict) -> Callable[[str], Any]:
         cache: dict[str, Any] = {}
@@ -347,9 +394,9 @@ class ModuleInstance:
                         for site in reversed(self.chain))
         for entry in self.module.blocks:
             if wanted(entry.file.path):
-                yield from self._block_entities(entry, related)
+                yield from self._guarded(entry, related)
             elif context is not None and entry.block.kind == "resource":
-                context.extend(self._block_entities(entry, related))
+                context.extend(self._guarded(entry, related))
         for name, entry in self.module.calls.items():
             keys = self.keys(entry)
             inner = _everything if wanted(entry.file.path) else wanted
@@ -357,6 +404,15 @@ class ModuleInstance:
                 child = self.child(name, key)
                 if child is not None:
                     yield from child.entities(inner, context)
+
+    def _guarded(self, entry: Declared, related: tuple) -> list[Entity]:
+        """The block's entities; an unexpected failure is an error naming the block, and the
+        other blocks are still evaluated."""
+        try:
+            return list(self._block_entities(entry, related))
+        except Exception as exc:  # a defect must not end the scan
+            self.project.note_failure(entry.file.path, entry.block.span.line, exc)
+            return []
 
     def _block_entities(self, entry: Declared, related: tuple) -> Iterator[Entity]:
         block = entry.block
@@ -397,13 +453,14 @@ _MISSING = object()
 
 def _literal_secrets(entry: Declared) -> list:
     """Secrets in literal values only: a value reached through a variable is not written here."""
-    evaluator = Evaluator(entry.file.text, EmptyScope(), {}, None)
+    evaluator = Evaluator(entry.file.text, EmptyScope(), {}, None, entry.file.path)
     if entry.file.is_json:
         data = {name: json_expression(attr.expression, evaluator)
                 for name, attr in entry.block.body.attributes.items()}
     else:
         data, _ = evaluate_body(entry.block.body,
-                                lambda a: Evaluator((a and a.text) or entry.file.text, EmptyScope()),
+                                lambda a: Evaluator((a and a.text) or entry.file.text, EmptyScope(),
+                                                    path=entry.file.path),
                                 lambda n, a, ev: ev.value(a.expression))
     return find_secrets(_string_leaves(data))
 

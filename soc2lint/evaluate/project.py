@@ -24,6 +24,8 @@ from ..parsers import ParseError
 from ..parsers.cache import ParseCache
 from ..parsers.hcl2dist import hcl2_provider
 from ..parsers.terraform import Block, TfFile, hcl_parser, parse_file, parse_tfvars
+from . import budget
+from .budget import Budgets, Meter
 from .callgraph import CallGraph, LocalCall, describe_loop
 from .module import Module, ModuleInstance
 
@@ -49,6 +51,8 @@ def _parse(job: tuple[str, str, str, ParseCache]) -> TfFile | ParseError:
         return exc
     except RecursionError:
         return ParseError("too deeply nested to parse")
+    except Exception as exc:  # a defect must not end the scan: the file is reported instead
+        return ParseError(f"not read: unexpected {type(exc).__name__} while parsing")
     cache.put(key, parsed)
     return parsed
 
@@ -58,7 +62,7 @@ class Project:
 
     def __init__(self, var_files: Iterable[Path | tuple[Path, Path | None]] = (),
                  cache: ParseCache | None = None, namer: Namer | None = None,
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, budgets: Budgets | None = None) -> None:
         # (file, root module directory it is limited to, or None for every root)
         self.var_files = [(Path(v[0]), v[1] and Path(v[1]).resolve()) if isinstance(v, tuple)
                           else (Path(v), None) for v in var_files]
@@ -66,6 +70,7 @@ class Project:
         self.namer = namer or Namer()
         self.workers = workers or int(os.environ.get("SOC2LINT_WORKERS") or 0) or None
         self.notifications: list[Notification] = []
+        self.meter = Meter(budgets or Budgets())
         self._asked: dict[Path, Source] = {}
         self._modules: dict[Path, Module | None] = {}
         self._files: dict[Path, TfFile | None] = {}
@@ -140,7 +145,8 @@ class Project:
 
             workers = min(self.workers or os.cpu_count() or 1, 8)
             hcl_parser()  # build (or load) the grammar tables once, before the workers read them
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                     initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
                 results = list(pool.map(_parse, jobs, chunksize=8))
         else:
             results = [_parse(job) for job in jobs]
@@ -173,6 +179,11 @@ class Project:
                 self._locations[module.directory] = directory
             self._modules[directory] = module
         return self._modules[directory]
+
+    def note_failure(self, path: str, line: int | None, exc: BaseException) -> None:
+        """An error for a block or module whose evaluation failed unexpectedly; the scan goes on."""
+        self._note(path, f"not evaluated: unexpected {type(exc).__name__} while evaluating it; the "
+                   "rest of the scan goes on", "error", line)
 
     def note_too_deep(self, path: str, line: int, address: str, depth: int) -> None:
         """A warning for a local module call below the nesting that is followed."""
@@ -248,11 +259,19 @@ class Project:
     def evaluate(self, sources: Iterable[Source]) -> TerraformResult:
         """Entities of the Terraform sources asked for, evaluated in their modules; none, and an
         error for each source, when the installed `hcl2` is not a python-hcl2 soc2lint supports."""
-        sources = list(sources)
+        token = budget.activate(self.meter)
+        try:
+            result = self._evaluate(list(sources))
+        finally:
+            budget.deactivate(token)
+        result.notifications = [*self.notifications, *self.meter.notifications]
+        return result
+
+    def _evaluate(self, sources: list[Source]) -> TerraformResult:
         problem = hcl2_provider().problem()
         if problem is not None:
-            return TerraformResult(notifications=[Notification(s.path, problem) for s in sources],
-                                   files=sorted({s.path for s in sources}))
+            self.notifications.extend(Notification(s.path, problem) for s in sources)
+            return TerraformResult(files=sorted({s.path for s in sources}))
         result = TerraformResult()
         reported: set[str] = set()
         directories: list[Path] = []
@@ -290,14 +309,19 @@ class Project:
         for module in modules:
             if self._locations[module.directory] not in roots:
                 continue
-            instance = ModuleInstance(self, module, context=module.directory)
-            result.entities.extend(instance.entities(reported.__contains__, result.context))
+            self.meter.new_root()
+            try:
+                instance = ModuleInstance(self, module, context=module.directory)
+                result.entities.extend(instance.entities(reported.__contains__, result.context))
+            except Exception as exc:  # a defect in one module must not end the scan
+                first = min((f.path for f in module.files if f.path in reported), default=module.directory)
+                self.note_failure(first, None, exc)
         for source in standalone:
+            self.meter.new_root()
             result.entities.extend(self._standalone(source))
         result.remote_calls = remote_modules(result.entities)
         self.notifications.extend(unevaluated_calls_note(result.remote_calls))
         result.files = sorted(reported)
-        result.notifications = self.notifications
         result.texts = {f.path: f.text for f in self._files.values() if f is not None}
         return result
 
@@ -332,12 +356,18 @@ class Project:
             return self.file_entities(source.path, source.text)
         except ParseError as exc:
             self.notifications.append(Notification(source.path, exc.message, "error", exc.line))
-            return []
+        except Exception as exc:  # a defect must not end the scan
+            self.note_failure(source.path, None, exc)
+        return []
 
     def file_entities(self, path: str, text: str) -> list[Entity]:
         """The entities of one file evaluated as a module of its own; raises ParseError."""
         module = Module(".", [parse_file(path, text)])
-        return list(ModuleInstance(self, module, context=".").entities())
+        token = budget.activate(self.meter)
+        try:
+            return list(ModuleInstance(self, module, context=".").entities())
+        finally:
+            budget.deactivate(token)
 
 
 def _pool_context():
@@ -355,6 +385,32 @@ def _pool_context():
         os.environ["PYTHONSAFEPATH"] = "1"
         return multiprocessing.get_context("spawn")
     return None
+
+
+def die_with_parent(parent: int) -> None:
+    """In a parse worker: end when the scan that started it ends, even when it is killed (the
+    kernel signals the worker on Linux; elsewhere a thread watches the parent)."""
+    import signal
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="soc2lint-parent-watch", daemon=True).start()
 
 
 def _is_file(entry: os.DirEntry) -> bool:
