@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
@@ -53,7 +54,45 @@ def exit_code(result, fail_on: str, unknown_as_failure: bool = False) -> int:
     return EXIT_OK
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Contained(click.Group):
+    """The command group; an exception nothing else handled is one line on stderr and exit 3
+    (the scan is incomplete), never a traceback and exit 1 (which means failures were found).
+    SOC2LINT_DEBUG=1 shows the traceback."""
+
+    def invoke(self, ctx: click.Context):
+        import errno
+
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:  # the reader went away: click handles it
+                raise
+            _internal_error(exc)
+        except Exception as exc:
+            _internal_error(exc)
+
+
+def _internal_error(exc: Exception):
+    """One line on stderr (and the traceback with SOC2LINT_DEBUG=1), then exit 3."""
+    import os
+    import traceback
+
+    if os.environ.get("SOC2LINT_DEBUG", "") not in ("", "0"):
+        traceback.print_exception(exc, file=sys.stderr)
+    try:
+        from .internal_error import describe
+
+        what = describe(exc)
+    except Exception:  # the message must not fail in turn
+        what = type(exc).__name__
+    click.echo(f"soc2lint: internal error, the scan did not finish: {what} "
+               "(SOC2LINT_DEBUG=1 shows the traceback)", err=True)
+    sys.exit(EXIT_INCOMPLETE)
+
+
+@click.group(cls=_Contained, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="soc2lint")
 def main() -> None:
     """Policy-as-code checks for Terraform, Kubernetes and GitHub Actions, mapped to SOC 2."""
@@ -185,14 +224,14 @@ def scan(formats, output, fail_on, write_baseline, sarif_include_unknown, sarif_
     code = exit_code(shown, fail_on or done.config.fail_on or "low", unknown_as_failure)
     if any(fmt == "json" for fmt, _ in targets):
         shown = _with_authors(shown, options["paths"])
-    from .report import render
+    from .report import render_chunks
 
     for fmt, destination in targets:
         use_color = color if color is not None else (destination is None and sys.stdout.isatty())
-        _emit(render(fmt, result if fmt == "sarif" else shown, color=use_color,
-                     include_unknown=sarif_include_unknown, category=category,
-                     include_suppressed=sarif_include_suppressed,
-                     link_base=link_base or _github_link_base()), destination)
+        _emit(render_chunks(fmt, result if fmt == "sarif" else shown, color=use_color,
+                            include_unknown=sarif_include_unknown, category=category,
+                            include_suppressed=sarif_include_suppressed,
+                            link_base=link_base or _github_link_base()), destination)
     sys.exit(code)
 
 
@@ -278,16 +317,34 @@ def _with_authors(result, paths):
     return with_authors(result, repository(Path(first)))
 
 
-def _emit(text: str, destination: str | None) -> None:
-    # a file name that is not UTF-8 is shown with a replacement character, never a traceback
-    text = text.encode("utf-8", "replace").decode("utf-8")
+def _emit(text: str | Iterable[str], destination: str | None) -> None:
+    """Write the text, or its pieces as they come (in blocks), to the file or standard output."""
+    chunks = [text] if isinstance(text, str) else text
     if destination is None:
-        click.echo(text, nl=False)
+        for block in _blocks(chunks):
+            click.echo(block, nl=False)
         return
     try:
-        Path(destination).write_text(text, encoding="utf-8")
+        with open(destination, "w", encoding="utf-8") as out:
+            for block in _blocks(chunks):
+                out.write(block)
     except OSError as exc:
         _usage_error(f"cannot write {destination}: {exc.strerror}")
+
+
+def _blocks(chunks: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
+    """Small pieces joined into blocks of about `size` characters; a file name that is not
+    UTF-8 is shown with a replacement character, never a traceback."""
+    pending: list[str] = []
+    length = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        length += len(chunk)
+        if length >= size:
+            yield "".join(pending).encode("utf-8", "replace").decode("utf-8")
+            pending, length = [], 0
+    if pending:
+        yield "".join(pending).encode("utf-8", "replace").decode("utf-8")
 
 
 def _progress(sources):

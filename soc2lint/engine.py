@@ -5,35 +5,53 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from .conditions import Context, evaluate, parse_path, resolve
+from .internal_error import internal_error
 from .joins import Joiner, with_related
-from .model import Entity, Finding, Outcome, Rule, Span, Unknown
+from .model import Entity, Finding, Notification, Outcome, Rule, Span, Unknown
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][^{}]*)\}")
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """The findings of a run, and an error notification for each rule that raised on an entity."""
+
+    findings: tuple[Finding, ...]
+    notifications: tuple[Notification, ...] = ()
+
+
 def run(rules: Sequence[Rule], entities: Iterable[Entity],
-        context: Sequence[Entity] = ()) -> list[Finding]:
+        context: Sequence[Entity] = ()) -> Evaluation:
     """Evaluate every rule on every entity it targets; one finding per (rule, entity). Entities
-    of `context` are not targets, but joins (`related:`) can reach them."""
+    of `context` are not targets, but joins (`related:`) can reach them. A rule that raises on
+    an entity gives an error notification on the entity's file instead; the run goes on."""
     index: dict[tuple[str, str], list[Entity]] = defaultdict(list)
     entities = list(entities)
     for entity in entities:
         index[(entity.framework, entity.kind)].append(entity)
     joiner = Joiner([*entities, *context]) if any(rule.related for rule in rules) else None
     findings: list[Finding] = []
+    problems: list[Notification] = []
     for rule in rules:
         target = rule.target
         for entity in index.get((target.framework, target.kind), ()):
             if (target.types and entity.type not in target.types) or (
                     entity.type in target.exclude_types):
                 continue
-            finding = evaluate_rule(rule, entity, joiner)
+            try:
+                finding = evaluate_rule(rule, entity, joiner)
+            except Exception as exc:  # one rule's bug on one entity must not stop the run
+                problems.append(internal_error(
+                    entity.path, exc, f"evaluating rule {rule.id} on {entity.address}",
+                    entity.span.line))
+                continue
             if finding is not None:
                 findings.append(finding)
     findings.sort(key=lambda f: (f.path, f.span.line, f.span.column, f.rule.id, f.entity.address))
-    return findings
+    return Evaluation(tuple(findings), tuple(problems))
 
 
 def evaluate_rule(rule: Rule, entity: Entity, joiner: Joiner | None = None) -> Finding | None:

@@ -6,13 +6,18 @@ import datetime
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import engine
 from .discovery import TERRAFORM_KINDS, Discovery, Source, discover, kind_of
+from .internal_error import internal_error
 from .inventory import take_inventory
 from .model import Entity, Notification, Rule, ScanResult
 from .repository import repository_entity
 from .suppress import Baseline, Ignore, Suppressor, inline_ignores, today, with_unknown_rules
+
+if TYPE_CHECKING:
+    from .evaluate.budget import Budgets
 
 
 def parse_source(source: Source) -> tuple[list[Entity], list[Notification], str | None]:
@@ -25,7 +30,7 @@ def parse_source(source: Source) -> tuple[list[Entity], list[Notification], str 
     try:
         docs, warnings = load_documents(source.text)
     except AliasBombError as exc:
-        return [], [Notification(source.path, str(exc))], None
+        return [], [Notification(source.path, str(exc), "error", exc.line)], None
     except (yaml.YAMLError, RecursionError) as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -54,7 +59,7 @@ def sibling_manifests(found: Discovery, kinds: Iterable[str]) -> list[Entity]:
         return []
     extra = discover(siblings, exclude=found.exclude)
     return [e for source in extra.sources if any(kind in source.text for kind in kinds)
-            for e in parse_source(source)[0] if e.framework == "kubernetes"]
+            for e in read_source(source)[0] if e.framework == "kubernetes"]
 
 
 def _walked(path: Path, walked: set[Path]) -> bool:
@@ -92,10 +97,19 @@ class Policy:
     rules_dirs: tuple[Path, ...] = ()
 
 
+def read_source(source: Source) -> tuple[list[Entity], list[Notification], str | None]:
+    """`parse_source`, with an unexpected exception told as an error notification on the file."""
+    try:
+        return parse_source(source)
+    except Exception as exc:  # one file's bug must not stop the scan
+        return [], [internal_error(source.path, exc)], None
+
+
 def scan(found: Discovery, rules: Sequence[Rule],
          progress: Callable[[Iterable[Source]], Iterable[Source]] | None = None,
          var_files: Sequence[Path | tuple[Path, Path | None]] = (),
-         policy: Policy = Policy(), inventory: bool = False) -> ScanResult:
+         policy: Policy = Policy(), inventory: bool = False,
+         budgets: Budgets | None = None) -> ScanResult:
     """Parse every source, evaluate the rules, mark what ignores and the baseline cover;
     `progress` may wrap the source iteration; `inventory` also lists the outside services and
     remote modules the code relies on (for the audit report)."""
@@ -112,7 +126,7 @@ def scan(found: Discovery, rules: Sequence[Rule],
         from .derive import derive
         from .evaluate.project import Project
 
-        evaluated = Project(var_files).evaluate(terraform)
+        evaluated = Project(var_files, budgets=budgets).evaluate(terraform)
         entities.extend(derive(evaluated.entities))
         context = list(derive(evaluated.context))
         notifications.extend(evaluated.notifications)
@@ -122,7 +136,7 @@ def scan(found: Discovery, rules: Sequence[Rule],
         frameworks.add("terraform")
     others = [s for s in found.sources if s.kind not in TERRAFORM_KINDS]
     for source in progress(others) if progress else others:
-        parsed, notes, framework = parse_source(source)
+        parsed, notes, framework = read_source(source)
         notifications.extend(notes)
         if framework is None and not any(n.is_error for n in notes):
             skipped.append((source.path, "not a Kubernetes manifest or GitHub Actions file"))
@@ -142,8 +156,12 @@ def scan(found: Discovery, rules: Sequence[Rule],
         if repository is not None:
             entities.append(repository)
     now = policy.today or today()
-    ignores = [i for path, text in texts.items() for i in inline_ignores(path, text, now)] \
-        if policy.inline else []
+    ignores: list[Ignore] = []
+    for path, text in texts.items() if policy.inline else ():
+        try:
+            ignores.extend(inline_ignores(path, text, now))
+        except Exception as exc:  # one file's bug must not stop the scan
+            notifications.append(internal_error(path, exc, "reading its soc2lint:ignore comments"))
     reported = set(files)
     for ignore in ignores:
         if ignore.problem and ignore.path in reported:
@@ -152,7 +170,9 @@ def scan(found: Discovery, rules: Sequence[Rule],
     if ignores:
         ignores = with_unknown_rules(ignores, known_names(policy, rules))
     entities.extend(i.entity() for i in ignores if i.kind == "config" or i.path in reported)
-    findings = Suppressor(ignores, rules, policy.baseline).mark(engine.run(rules, entities, context))
+    evaluation = engine.run(rules, entities, context)
+    notifications.extend(evaluation.notifications)
+    findings = Suppressor(ignores, rules, policy.baseline).mark(evaluation.findings)
     notifications.sort(key=lambda n: (n.path, n.line or 0, n.message))
     return ScanResult(tuple(rules), tuple(findings), tuple(notifications), tuple(sorted(files)),
                       tuple(sorted(skipped)), tuple(sorted(frameworks)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from ..model import ExemptedFailure, Finding, Outcome, ScanResult, Severity
 
@@ -11,6 +11,17 @@ FORMATS = ("text", "json", "sarif", "github", "summary")
 
 
 STATUSES = ("fail", "pass", "unknown", "suppressed")
+
+
+def render_chunks(fmt: str, result: ScanResult, **options) -> Iterator[str]:
+    """The output in pieces to write one after another: JSON is produced result by result,
+    so a large report never exists as one string; the other formats come in one piece."""
+    if fmt == "json":
+        from .json_report import stream_json
+
+        yield from stream_json(result)
+        return
+    yield render(fmt, result, **options)
 
 
 def render(fmt: str, result: ScanResult, **options) -> str:
