@@ -35,6 +35,8 @@ from typing import Any
 
 from lark import Token, Tree
 
+from . import ParseError
+
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
 _DIRECTIVE_RE = re.compile(r"(?<!%)%\{")
@@ -59,6 +61,15 @@ def _token_pos(token: Token) -> tuple:
             token.end_line or token.line or 0, token.end_column or token.column or 0)
 
 
+def _integer(digits: str, line: int | None) -> int:
+    """An integer literal; one longer than Python converts (4,300 digits) is a ParseError."""
+    try:
+        return int(digits)
+    except ValueError:
+        raise ParseError(f"a number of {len(digits):,} digits is more than Python reads",
+                         line or None) from None
+
+
 def _is_layout(node: Any) -> bool:
     return isinstance(node, Tree) and node.data == "new_line_or_comment"
 
@@ -77,7 +88,7 @@ class Converter:
     def convert(self, node: Tree | Token) -> Node:
         if isinstance(node, Token):
             if node.type in ("DECIMAL", "NEGATIVE_DECIMAL"):
-                return ("lit", _token_pos(node), int(node))
+                return ("lit", _token_pos(node), _integer(str(node), node.line))
             return ("unknown", (*_token_pos(node), "…"), f"'{node.type}' is not evaluated")
         handler = getattr(self, f"_{node.data}", None)
         if handler is None:
@@ -92,7 +103,7 @@ class Converter:
         return ("unknown", pos_of(node), "unexpected expression")
 
     def _int_lit(self, node: Tree) -> Node:
-        return ("lit", pos_of(node), int("".join(str(c) for c in node.children)))
+        return ("lit", pos_of(node), _integer("".join(str(c) for c in node.children), node.meta.line))
 
     def _float_lit(self, node: Tree) -> Node:
         number = float("".join(str(c) for c in node.children))
@@ -235,7 +246,7 @@ class Converter:
         inner = [c for c in index_node.children if not _is_layout(c)]
         if len(inner) == 1 and isinstance(inner[0], Tree):
             return self.convert(inner[0])
-        return ("lit", pos_of(index_node), int("".join(str(c) for c in inner)))
+        return ("lit", pos_of(index_node), _integer("".join(str(c) for c in inner), index_node.meta.line))
 
     def _attr_splat_expr_term(self, node: Tree) -> Node:
         return self._splat(node)

@@ -20,9 +20,17 @@ from platformdirs import user_cache_dir
 from ..model import Locator, Span
 from . import ParseError
 from .hclast import Converter
-from .yamlspans import YamlLocator, load_documents
+from .jsonspans import load_json
+from .yamlspans import YamlLocator
 
 FRAMEWORK = "terraform"
+#: Longest line read: python-hcl2's parser takes about 180 bytes of memory per character of a
+#: string literal (a 9 MB one peaked at 1.6 GB); a quoted string cannot span lines.
+MAX_LINE_CHARS = 1024 * 1024
+#: Most top-level blocks in one file: each costs milliseconds to parse and evaluate (150,000
+#: took eight minutes and 2 GB); far more than a hand-written module holds.
+MAX_BLOCKS = 10_000
+_TOP_BLOCK = re.compile(r"^[ \t]*(?:resource|data|module|variable|output|provider|locals)\b", re.M)
 _LABELLED = {"resource": 2, "data": 2, "module": 1, "variable": 1, "provider": 1, "output": 1}
 
 
@@ -78,7 +86,10 @@ class TfFile:
 def parse_file(path: str, text: str) -> TfFile:
     """Blocks of one Terraform file; raises ParseError with a line when it is malformed."""
     if path.endswith(".json"):
-        return TfFile(path, text, list(_json_blocks(text)), is_json=True)
+        blocks = list(_json_blocks(text))
+        if len(blocks) > MAX_BLOCKS:
+            raise ParseError(f"more than {MAX_BLOCKS:,} blocks in one file; not read")
+        return TfFile(path, text, blocks, is_json=True)
     text = _normalise(text)
     converter = Converter(text, parse_expression)
     blocks = [_block(node, converter) for node in _hcl_tree(text).children[0].children
@@ -92,11 +103,7 @@ def parse_tfvars(path: str, text: str) -> dict[str, Any]:
     from ..evaluate.expressions import Evaluator
 
     if path.endswith(".json"):
-        try:
-            docs, _ = load_documents(_join_surrogates(text))
-        except Exception as exc:
-            raise ParseError(f"invalid JSON: {getattr(exc, 'problem', exc)}") from None
-        data = docs[0].data if docs else None
+        data = load_json(text)
         if not isinstance(data, dict):
             raise ParseError("a .tfvars.json file must hold a JSON object")
         return dict(data)
@@ -106,7 +113,11 @@ def parse_tfvars(path: str, text: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for node in _hcl_tree(text).children[0].children:
         if getattr(node, "data", None) == "attribute":
-            values[str(node.children[0].children[0])] = evaluator.value(converter.convert(node.children[-1]))
+            try:
+                value = evaluator.value(converter.convert(node.children[-1]))
+            except RecursionError:
+                raise ParseError("too deeply nested to read", node.meta.line) from None
+            values[str(node.children[0].children[0])] = value
         elif getattr(node, "data", None) == "block":
             raise ParseError("a variables file holds only assignments, not blocks", node.meta.line)
     return values
@@ -167,9 +178,26 @@ def cache_directory() -> Path:
     return Path(os.environ.get("SOC2LINT_CACHE_DIR") or user_cache_dir("soc2lint"))
 
 
+def _check_limits(text: str) -> None:
+    """Raise ParseError, before the parser runs, for a line or a block count past the limits."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end == -1 else end
+        if end - start > MAX_LINE_CHARS:
+            raise ParseError(f"a line of {end - start:,} characters is longer than the "
+                             f"{MAX_LINE_CHARS:,} read; not parsed", text.count("\n", 0, start) + 1)
+        start = end + 1
+    for count, match in enumerate(_TOP_BLOCK.finditer(text), 1):
+        if count > MAX_BLOCKS:
+            raise ParseError(f"more than {MAX_BLOCKS:,} blocks in one file; not parsed",
+                             text.count("\n", 0, match.start()) + 1)
+
+
 def _hcl_tree(text: str):
     from lark.exceptions import LarkError, UnexpectedInput
 
+    _check_limits(text)
     try:
         return hcl_parser().parse(text)
     except UnexpectedInput as exc:
@@ -226,17 +254,9 @@ def _body(node, converter: Converter) -> Body:
 
 # -- JSON syntax ---------------------------------------------------------------------------
 def _json_blocks(text: str) -> Iterator[Block]:
-    import yaml
-
-    try:
-        docs, _ = load_documents(_join_surrogates(text))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ParseError(f"invalid JSON: {getattr(exc, 'problem', exc)}",
-                         mark.line + 1 if mark else None) from None
-    if not docs or not isinstance(docs[0].data, dict):
+    root = load_json(text)
+    if not isinstance(root, dict):
         raise ParseError("a .tf.json file must hold a JSON object")
-    root = docs[0].data
     for kind, content in root.items():
         depth = _LABELLED.get(kind, 0)
         for labels, body, where in _json_labelled(content, depth, (kind,)):
@@ -258,18 +278,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
-
-
-_SURROGATE_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.I)
-
-
-def _join_surrogates(text: str) -> str:
-    """JSON writes characters beyond the BMP as escaped surrogate pairs, which YAML refuses."""
-    def join(match: re.Match) -> str:
-        high, low = int(match.group(1), 16), int(match.group(2), 16)
-        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
-
-    return _SURROGATE_PAIR.sub(join, text)
 
 
 def _json_labelled(content: Any, depth: int, where: tuple):

@@ -30,7 +30,29 @@ class YList(list):
 
 
 class AliasBombError(ValueError):
-    pass
+    """A document refused for what its aliases expand to; `line` is where it starts (1-based)."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+#: What PyYAML's constructors raise for a value they cannot build (`!!int abc`, `2001-13-45`).
+_CONSTRUCT_FAILURES = (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError)
+_SHORT_TAG = "tag:yaml.org,2002:"
+
+
+def _unreadable(node: yaml.Node) -> yaml.constructor.ConstructorError:
+    """The error for a node whose tag's constructor refused it, placed at the node."""
+    tag = "!!" + node.tag[len(_SHORT_TAG):] if node.tag.startswith(_SHORT_TAG) else node.tag
+    if isinstance(node, yaml.ScalarNode):
+        value = node.value if len(node.value) <= 40 else \
+            f"{node.value[:40]}… ({len(node.value):,} characters)"
+        problem = f"cannot read '{value}' as {tag}"
+    else:
+        kind = "mapping" if isinstance(node, yaml.MappingNode) else "sequence"
+        problem = f"cannot read a {kind} as {tag}"
+    return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
 
 
 def _span(node: yaml.Node) -> Span:
@@ -50,9 +72,16 @@ class SpanLoader(_BaseLoader):
         super().__init__(stream)
         self.duplicates: list[tuple[str, int]] = []
 
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except _CONSTRUCT_FAILURES:
+            raise _unreadable(node) from None
+
     def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            self.flatten_mapping(node)
+        if not isinstance(node, yaml.MappingNode):
+            raise _unreadable(node)
+        self.flatten_mapping(node)
         mapping = YDict()
         mapping.key_spans, mapping.value_spans = {}, {}
         mapping.span = _span(node)
@@ -77,6 +106,8 @@ class SpanLoader(_BaseLoader):
         yield data
 
     def construct_sequence(self, node, deep=False):
+        if not isinstance(node, yaml.SequenceNode):
+            raise _unreadable(node)
         items = YList(self.construct_object(child, deep=deep) for child in node.value)
         items.item_spans = [_span(child) for child in node.value]
         items.span = _span(node)
@@ -122,12 +153,20 @@ def load_documents(text: str, loader_class: type[SpanLoader] | None = None
             node = loader.get_node()
             if node is None:
                 continue
-            if _expanded_size(node) > MAX_EXPANDED_NODES:
+            size = _expanded_size(node)
+            if isinstance(size, yaml.Node):
+                raise AliasBombError(f"document {index + 1} holds an alias inside the node it "
+                                     "names, so it never ends; refusing it as Kubernetes does",
+                                     size.start_mark.line + 1)
+            if size > MAX_EXPANDED_NODES:
                 raise AliasBombError(
                     f"document {index + 1} expands to more than {MAX_EXPANDED_NODES:,} nodes "
-                    "through aliases; refusing it as Kubernetes does"
+                    "through aliases; refusing it as Kubernetes does", node.start_mark.line + 1
                 )
-            data = loader.construct_document(node)
+            try:
+                data = loader.construct_document(node)
+            except _CONSTRUCT_FAILURES:  # a generator finished after its node (`!!set`, `!!omap`)
+                raise _unreadable(node) from None
             docs.append(Document(data, _span(node), index))
             index += 1
         for key, line in loader.duplicates:
@@ -137,14 +176,18 @@ def load_documents(text: str, loader_class: type[SpanLoader] | None = None
     return docs, warnings
 
 
-def _expanded_size(root: yaml.Node) -> int:
-    """Number of nodes the document would have with every alias expanded; linear time."""
+def _expanded_size(root: yaml.Node) -> int | yaml.Node:
+    """Number of nodes the document would have with every alias expanded, or the node that an
+    alias inside it names (`&a [*a]`: it would never end); linear time."""
     sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # entered and not finished: the ancestors of what is on top
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
         if id(node) in sizes:
             continue
+        if not done and id(node) in open_nodes:
+            return node
         if isinstance(node, yaml.ScalarNode):
             sizes[id(node)] = 1
             continue
@@ -155,7 +198,9 @@ def _expanded_size(root: yaml.Node) -> int:
         )
         if done:
             sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for c in children)
+            open_nodes.discard(id(node))
             continue
+        open_nodes.add(id(node))
         stack.append((node, True))
         stack.extend((c, False) for c in children if id(c) not in sizes)
     return sizes[id(root)]
