@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.hostile import scan_hostile
+from hostile import scan_hostile
 
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n"
 BIG = "9" * 5000  # past Python's 4,300-digit limit on converting integers
@@ -55,6 +54,15 @@ def test_tfvars_nested_too_deep(tmp_path):
 def test_terraform_integers_longer_than_python_reads(tmp_path, name, text, line):
     scan = scan_hostile(tmp_path, {name: text})
     _refused(scan, name, line, "a number of 5,000 digits is more than Python reads")
+
+
+@pytest.mark.parametrize(("name", "text", "line"), [
+    ("escape.tf", 'resource "aws_sqs_queue" "q" {\n  name = "q\\U0011FFFF"\n}\n', 2),
+    ("terraform.tfvars", 'x = "\\uD800\\U0011FFFF"\n', 1),
+])
+def test_terraform_escapes_past_the_last_code_point(tmp_path, name, text, line):
+    scan = scan_hostile(tmp_path, {name: text})
+    _refused(scan, name, line, "invalid escape sequence")
 
 
 def test_tf_json_is_read_as_json_not_yaml(tmp_path):

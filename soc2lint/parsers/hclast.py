@@ -128,7 +128,11 @@ class Converter:
             elif _DIRECTIVE_RE.search(str(piece)):
                 return ("unknown", pos_of(node), "template directives are not evaluated")
             else:
-                parts.append(unescape(str(piece)))
+                try:
+                    parts.append(unescape(str(piece)))
+                except ValueError:  # HCL rejects an escape past the last code point too
+                    raise ParseError("invalid escape sequence: a \\U escape past U+10FFFF",
+                                     getattr(piece, "line", None)) from None
         return _template(pos_of(node), parts)
 
     def _heredoc_template(self, node: Tree) -> Node:

@@ -71,6 +71,7 @@ class SpanLoader(_BaseLoader):
     def __init__(self, stream) -> None:
         super().__init__(stream)
         self.duplicates: list[tuple[str, int]] = []
+        self.python_tags: list[tuple[str, int]] = []  # `!!python/...` tags met, read as plain data
 
     def construct_object(self, node, deep=False):
         try:
@@ -117,7 +118,11 @@ class SpanLoader(_BaseLoader):
         yield self.construct_sequence(node)
 
     def construct_undefined(self, node):
-        # Unknown tags (!Ref, !!python/object) are read as their plain value, never executed.
+        # Unknown tags (!Ref, !!python/object) are read as their plain value, never executed;
+        # a Python tag is said, since someone meant it to run code.
+        if node.tag.startswith("tag:yaml.org,2002:python/"):
+            self.python_tags.append(("!!" + node.tag.removeprefix("tag:yaml.org,2002:"),
+                                     node.start_mark.line + 1))
         if isinstance(node, yaml.MappingNode):
             return self.construct_mapping(node)
         if isinstance(node, yaml.SequenceNode):
@@ -128,6 +133,11 @@ class SpanLoader(_BaseLoader):
 SpanLoader.add_constructor("tag:yaml.org,2002:map", SpanLoader.construct_yaml_map)
 SpanLoader.add_constructor("tag:yaml.org,2002:seq", SpanLoader.construct_yaml_seq)
 SpanLoader.add_constructor(None, SpanLoader.construct_undefined)
+
+
+def _shown_tag(tag: str) -> str:
+    """A tag as it can be printed: at most 60 characters of it."""
+    return tag if len(tag) <= 60 else tag[:57] + "..."
 
 
 @dataclass(frozen=True)
@@ -171,6 +181,9 @@ def load_documents(text: str, loader_class: type[SpanLoader] | None = None
             index += 1
         for key, line in loader.duplicates:
             warnings.append(f"duplicate key '{key}' at line {line}; the last value is used")
+        for tag, line in loader.python_tags:
+            warnings.append(f"YAML tag '{_shown_tag(tag)}' at line {line} is read as plain data; "
+                            "nothing it names is run")
     finally:
         loader.dispose()
     return docs, warnings
