@@ -91,6 +91,19 @@ def test_module_fan_out_stops_at_the_instance_limit(tmp_path):
     assert scan.planted_reported
 
 
+SHARED = "locals {\n  l0 = [\"a\"]\n" + "".join(
+    f"  l{i} = [local.l{i - 1}, local.l{i - 1}]\n" for i in range(1, 41)) + "}\n" + \
+    'resource "aws_s3_bucket" "a" {\n  bucket = "b"\n  tags = { t = jsonencode(local.l40) }\n}\n'
+
+
+def test_a_value_holding_itself_twice_forty_deep_stops_at_the_collection_limit(tmp_path):
+    """Each level holds the one before twice: 2**40 elements once encoded or walked."""
+    scan = scan_hostile(tmp_path, {"main.tf": SHARED})
+    # l16 on line 18 is the first to hold more than 100,000 elements at every depth
+    assert ("main.tf", 18) in _limit_warnings(scan, "max_collection_size")
+    assert scan.planted_reported
+
+
 def test_a_configured_limit_applies_to_the_scan(tmp_path):
     text = 'locals {\n  long = "${join("", [for i in range(50) : "abcd"])}"\n}\n' \
            'resource "aws_s3_bucket" "a" {\n  bucket = local.long\n}\n'

@@ -19,7 +19,8 @@ class Budgets:
 
     # the largest string: an S3 policy or a user-data script is far below 1 MiB
     max_string_length: int = 1 << 20
-    # the most elements of one list, set, map or instance key list: far above real configurations
+    # the most elements of one value at every depth (a part held twice counts twice, as encoding
+    # or walking it would), or of one instance key list: far above real configurations
     max_collection_size: int = 100_000
     # local module calls followed from a root: real module trees are a few levels deep
     max_module_depth: int = 16
@@ -35,7 +36,7 @@ class Budgets:
 
 LIMIT_TEXT = {
     "max_string_length": "a string longer than {} characters",
-    "max_collection_size": "a collection of more than {} elements",
+    "max_collection_size": "a value of more than {} elements",
     "max_module_depth": "module calls nested more than {} deep",
     "max_module_instances": "more than {} module instances in one scan",
     "max_steps": "more than {} evaluation steps in one root module",
@@ -60,6 +61,7 @@ class Meter:
     module_instances: int = 0
     notifications: list[Notification] = field(default_factory=list)
     _places: set[tuple[str, str, int | None]] = field(default_factory=set)
+    _sizes: dict[int, tuple[Any, int]] = field(default_factory=dict)  # by id, with the value
     _steps_reported: bool = False
 
     def step(self, count: int = 1) -> None:
@@ -72,9 +74,28 @@ class Meter:
         if isinstance(value, str):
             if len(value) > self.budgets.max_string_length:
                 raise BudgetExceeded("max_string_length", self.budgets)
-        elif isinstance(value, list | dict) and len(value) > self.budgets.max_collection_size:
+        elif isinstance(value, list | dict) and self.elements(value) > self.budgets.max_collection_size:
             raise BudgetExceeded("max_collection_size", self.budgets)
         return value
+
+    def elements(self, value: list | dict) -> int:
+        """The elements `value` holds at every depth, a part held twice counted twice; remembered
+        per container, so values built a level at a time cost one look per level, and the count
+        stops soon after the limit."""
+        known = self._sizes.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        total = len(value)
+        try:
+            for item in value.values() if isinstance(value, dict) else value:
+                if isinstance(item, list | dict):
+                    total += self.elements(item)
+                    if total > self.budgets.max_collection_size:
+                        break
+        except RecursionError:  # nested deeper than Python can walk: far past any limit
+            total = self.budgets.max_collection_size + 1
+        self._sizes[id(value)] = (value, total)
+        return total
 
     def check_length(self, length: int) -> None:
         """Raise before building a string of `length` characters over the limit."""
@@ -87,6 +108,7 @@ class Meter:
             raise BudgetExceeded("max_collection_size", self.budgets)
 
     def new_root(self) -> None:
+        self._sizes.clear()
         self.steps = 0
         self._steps_reported = False
 
