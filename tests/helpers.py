@@ -54,11 +54,15 @@ def db(name: str, encrypted: str = "false") -> str:
             f'}}\n')
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
+def write(root: Path, files: dict[str, str] | dict[str, str | bytes]) -> Path:
+    """Write each file (text as UTF-8, bytes as they are) under `root`, making folders."""
+    for name, content in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
     return root
 
 

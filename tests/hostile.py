@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers import write
+
 TIME_LIMIT_S = 60
 PLANTED_RULE = "aws-ebs-volume-encrypted"
 PLANTED_TF = 'resource "aws_ebs_volume" "planted" {\n  size      = 10\n  encrypted = false\n}\n'
@@ -42,13 +44,7 @@ def scan_hostile(root: Path, files: dict[str, str | bytes], *args: str,
     """Write `files` and the planted file (at `planted`) under `root`, scan `root` with every
     rule (give no `--rule` that leaves the planted one out) and return the result; fails on a
     hang or a traceback."""
-    for name, content in {**files, planted: PLANTED_TF}.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
+    write(root, {**files, planted: PLANTED_TF})
     done = subprocess.run([sys.executable, "-m", "soc2lint", "scan", ".", "-f", "json", *args],
                           cwd=root, capture_output=True, text=True, timeout=TIME_LIMIT_S)
     assert "Traceback" not in done.stderr, done.stderr[-3000:]

@@ -43,14 +43,8 @@ def scan(root, target=".", *extra):
 
 
 def bad_case(tmp_path, name, content):
-    write(tmp_path, {"good/pod.yaml": GOOD_POD})
-    path = tmp_path / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-    return path
+    write(tmp_path, {"good/pod.yaml": GOOD_POD, name: content})
+    return tmp_path / name
 
 
 CASES = {
