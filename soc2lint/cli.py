@@ -134,12 +134,13 @@ def _scan_options(command):
     return command
 
 
-def _run(options: dict, inventory: bool = False, **review):
+def _run(options: dict, inventory: bool = False, quiet: bool = False, **review):
     """The scan the options ask for, or exit 2 with a message naming the file and key;
     `review` holds the diff options of `scan` (diff_base, changed_lines_only, full_scan)."""
     from .pipeline import ScanRequest, UsageError, choose_rules, load_project_config, run
 
     paths = tuple(options["paths"]) or (".",)
+    _paths_exist(paths)
     request = ScanRequest(
         paths=paths, config=options["config_file"], use_config=not options["no_config"],
         rules_dirs=options["rules_dir"], criteria=options["criteria"], tags=options["tags"],
@@ -152,13 +153,24 @@ def _run(options: dict, inventory: bool = False, **review):
     try:
         config = load_project_config(request)
         rules = choose_rules(request, config)
-        done = run(request, rules, config, _progress if sys.stderr.isatty() else None,
-                   request.today, inventory)
+        with _DelayedProgress(enabled=sys.stderr.isatty() and not quiet) as progress:
+            done = run(request, rules, config, progress, request.today, inventory)
     except UsageError as exc:
         _usage_error(str(exc))
     _cache_notices()
-    _nothing_to_scan(done.empty)
+    if not quiet:
+        _nothing_to_scan(done.empty)
     return done
+
+
+def _paths_exist(paths: tuple[str, ...]) -> None:
+    """Exit 2 when a path given on the command line does not exist (a broken symbolic link
+    exists: the scan reports it)."""
+    import os
+
+    missing = [p for p in paths if p != "-" and not os.path.lexists(p)]
+    if missing:
+        _usage_error(f"{', '.join(missing)}: no such file or directory")
 
 
 def _nothing_to_scan(directories) -> None:
@@ -180,9 +192,15 @@ def _cache_notices() -> None:
 @main.command()
 @_scan_options
 @click.option("-f", "--format", "formats", multiple=True, metavar="FORMAT[=FILE]",
-              help="text, json or sarif; repeat for several, FORMAT=FILE writes to a file.")
+              help="text (default), json, sarif, github (workflow-command annotations) or summary "
+              "(markdown job summary); repeat for several, FORMAT=FILE writes to a file.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="File for the one format given without =FILE.")
+              help="File for the one format given without =FILE (the format is -f, not -o).")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Text output: only failures and input errors, no summary; no progress bar.")
+@click.option("--compact", is_flag=True,
+              help="Text output: one line per finding (path:line:col: SEVERITY rule message), "
+              "never wrapped, without the fix lines.")
 @click.option("--fail-on", type=click.Choice([*SEVERITIES, "none"]),
               help="Lowest severity that makes the exit code 1 (default: the configuration's "
               "fail_on, else low).")
@@ -193,7 +211,8 @@ def _cache_notices() -> None:
 @click.option("--sarif-include-suppressed", is_flag=True,
               help="Put ignored and baselined failures in SARIF, marked as suppressed.")
 @click.option("--category", help="SARIF automationDetails.id (default 'soc2lint/').")
-@click.option("--color/--no-color", default=None, help="Colour text output (default: on a tty).")
+@click.option("--color/--no-color", default=None,
+              help="Colour text output (default: on a terminal, unless NO_COLOR is set).")
 @click.option("--unknown-as-failure", is_flag=True,
               help="Count undecided results (unresolved values) as failures for the exit code.")
 @click.option("--diff-base", metavar="REV",
@@ -205,17 +224,21 @@ def _cache_notices() -> None:
 @click.option("--link-base", metavar="URL",
               help="Summary links: URL/<path>#L<line> (default in GitHub Actions: the commit "
               "being scanned on the server).")
-def scan(formats, output, fail_on, write_baseline, sarif_include_unknown, sarif_include_suppressed,
-         category, color, unknown_as_failure, diff_base, changed_lines_only, link_base,
-         **options) -> None:
+def scan(formats, output, quiet, compact, fail_on, write_baseline, sarif_include_unknown,
+         sarif_include_suppressed, category, color, unknown_as_failure, diff_base,
+         changed_lines_only, link_base, **options) -> None:
     """Scan files and directories (default: the current directory); '-' reads YAML from stdin."""
+    from .report import FORMATS
+
+    if not formats:
+        _not_a_format(output, FORMATS, "-f")
     targets = _targets(formats or ("text",), output)
     if changed_lines_only and not diff_base:
         raise click.BadParameter("needs --diff-base REV", param_hint="--changed-lines-only")
     if diff_base and (write_baseline or "-" in options["paths"]):
         _usage_error("--diff-base reports a change: it takes no standard input, and a baseline "
                      "is written from a full scan (drop --diff-base)")
-    done = _run(options, diff_base=diff_base, changed_lines_only=changed_lines_only,
+    done = _run(options, quiet=quiet, diff_base=diff_base, changed_lines_only=changed_lines_only,
                 full_scan=any(fmt == "sarif" for fmt, _ in targets))
     result, shown = done.result, done.shown
     if write_baseline:
@@ -225,14 +248,42 @@ def scan(formats, output, fail_on, write_baseline, sarif_include_unknown, sarif_
     if any(fmt == "json" for fmt, _ in targets):
         shown = _with_authors(shown, options["paths"])
     from .report import render_chunks
+    from .report.text import TextLayout
 
     for fmt, destination in targets:
-        use_color = color if color is not None else (destination is None and sys.stdout.isatty())
-        _emit(render_chunks(fmt, result if fmt == "sarif" else shown, color=use_color,
+        terminal = destination is None and sys.stdout.isatty()
+        layout = TextLayout(color=_use_color(color, terminal), compact=compact, quiet=quiet,
+                            width=_terminal_width() if terminal and not compact else None)
+        _emit(render_chunks(fmt, result if fmt == "sarif" else shown, layout=layout,
                             include_unknown=sarif_include_unknown, category=category,
                             include_suppressed=sarif_include_suppressed,
                             link_base=link_base or _github_link_base()), destination)
     sys.exit(code)
+
+
+def _not_a_format(output: str | None, formats: tuple[str, ...], flag: str) -> None:
+    """Exit 2 when --output names a format and no format was given: `-o sarif` means
+    `-f sarif` to users of other scanners, and would write text to a file named 'sarif'."""
+    if output and output.lower() in formats:
+        _usage_error(f"--output {output} names a file, and no --format was given: did you mean "
+                     f"{flag} {output.lower()}? (to write it to a file: {flag} {output.lower()} "
+                     f"-o FILE)")
+
+
+def _use_color(color: bool | None, terminal: bool) -> bool:
+    """--color/--no-color when given; else colour on a terminal unless NO_COLOR is set
+    (https://no-color.org: any non-empty value)."""
+    import os
+
+    if color is not None:
+        return color
+    return terminal and not os.environ.get("NO_COLOR")
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 def _github_link_base() -> str | None:
@@ -244,14 +295,19 @@ def _github_link_base() -> str | None:
     return f"{server}/{repo}/blob/{sha}" if server and repo and sha else None
 
 
+REPORT_FORMATS = ("markdown", "html", "json")
+
+
 @main.command()
 @_scan_options
-@click.option("-f", "--format", "fmt", type=click.Choice(["markdown", "html", "json"]),
+@click.option("-f", "--format", "fmt", type=click.Choice(REPORT_FORMATS),
               default="markdown", show_default=True, help="Report format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
 def report(fmt, output, **options) -> None:
     """Audit-readiness report: per SOC 2 criterion, the control tests run on the code, every
     resource inspected, exceptions with their justification, and what code cannot show."""
+    if click.get_current_context().get_parameter_source("fmt") is click.core.ParameterSource.DEFAULT:
+        _not_a_format(output, REPORT_FORMATS, "-f")
     from .gitinfo import repository, with_authors
     from .report.audit import Scope, build_audit
     from .report.audit_render import render_audit
@@ -347,16 +403,57 @@ def _blocks(chunks: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
         yield "".join(pending).encode("utf-8", "replace").decode("utf-8")
 
 
-def _progress(sources):
-    """A progress bar on stderr for long scans on a terminal."""
-    if len(sources) < 200:
-        yield from sources
-        return
-    from .report.escape import printable
+class _DelayedProgress:
+    """A progress bar on stderr that appears once a scan has run for a second (a short scan
+    prints nothing) and is erased when it ends; the scan reports its total and each step."""
 
-    with click.progressbar(sources, label="scanning", file=sys.stderr,
-                           item_show_func=lambda s: printable(s.path[-40:]) if s else "") as bar:
-        yield from bar
+    DELAY, TICK, WIDTH = 1.0, 0.2, 30
+
+    def __init__(self, enabled: bool):
+        import threading
+
+        self.enabled = enabled
+        self.total = self.done = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._draw, daemon=True) if enabled else None
+        self._shown = False
+
+    def begin(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, steps: int = 1) -> None:
+        self.done += steps
+
+    def __enter__(self):
+        if self._thread:
+            self._thread.start()
+        return self if self.enabled else None
+
+    def __exit__(self, *exc) -> None:
+        if self._thread:
+            self._stop.set()
+            self._thread.join()
+            if self._shown:
+                self._write("\r\x1b[K")  # erase the bar
+
+    def _draw(self) -> None:
+        import time
+
+        start = time.monotonic()
+        if self._stop.wait(self.DELAY):
+            return
+        while not self._stop.is_set():
+            done, total = min(self.done, self.total), self.total
+            filled = self.WIDTH * done // total if total else 0
+            bar = "#" * filled + "-" * (self.WIDTH - filled)
+            self._write(f"\rscanning [{bar}] {done}/{total} files  {time.monotonic() - start:.0f} s")
+            self._shown = True
+            self._stop.wait(self.TICK)
+
+    @staticmethod
+    def _write(text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
 
 
 def _targets(formats: tuple[str, ...], output: str | None) -> list[tuple[str, str | None]]:
@@ -382,12 +479,17 @@ def _targets(formats: tuple[str, ...], output: str | None) -> list[tuple[str, st
 
 
 @main.command("rules")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
-@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False))
-@click.option("--criteria", multiple=True)
-@click.option("--tags", multiple=True)
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True,
+              help="text: one line per rule; json: every rule's metadata; markdown: the catalogue "
+              "by SOC 2 criterion (docs/rules.md), with the rules disabled by default.")
+@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
+              help="Extra directory of rule files (repeatable).")
+@click.option("--criteria", multiple=True,
+              help="Only rules evidencing these criteria (CC6.1,...).")
+@click.option("--tags", multiple=True, help="Only rules with these themes (encryption-at-rest,...).")
 def rules_command(fmt, rules_dir, criteria, tags) -> None:
-    """List the rules with their SOC 2 criteria and themes."""
+    """List the rules enabled by default with their severity, SOC 2 criteria and title."""
     # Unfiltered, the Markdown catalogue (docs/rules.md) also lists rules disabled by default.
     catalogue = fmt == "markdown" and not _split_csv(criteria) and not _split_csv(tags)
     rules = _load_rules(rules_dir, criteria, tags, only_enabled=not catalogue)
@@ -419,23 +521,42 @@ def _rule_summary(rule) -> dict:
 
 
 @main.command()
-@click.argument("rule_id")
-@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False))
+@click.argument("rule_id", metavar="ID")
+@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
+              help="Extra directory of rule files (repeatable).")
 def explain(rule_id, rules_dir) -> None:
-    """What a rule checks, why (its SOC 2 criteria) and how to fix a failure."""
+    """What a rule checks, why (its SOC 2 criteria) and how to fix a failure. ID is a rule id,
+    an alias, or a catalogue id (GHA-CICD-002), which explains every rule that carries it."""
+    from .report.escape import one_line
+    from .rules import nearest
+
+    rules = _load_rules(rules_dir, only_enabled=False)
+    by_name = {name: r for r in rules for name in (r.id, *r.aliases)}
+    chosen = [by_name[rule_id]] if rule_id in by_name else [
+        r for r in rules if r.catalogue_id and r.catalogue_id.lower() == rule_id.lower()]
+    if not chosen:
+        hint = nearest(rule_id, [*by_name, *{r.catalogue_id for r in rules if r.catalogue_id}])
+        _usage_error(f"no rule or catalogue id '{rule_id}'{hint}; `soc2lint rules` lists them")
+    if rule_id not in by_name:
+        click.echo(f"catalogue id {one_line(chosen[0].catalogue_id)}: {len(chosen)} rule(s): "
+                   f"{', '.join(r.id for r in chosen)}\n")
+    for number, rule in enumerate(chosen):
+        if number:
+            click.echo("")
+        _explain_rule(rule)
+
+
+def _explain_rule(rule) -> None:
+    """The explanation of one rule; rule files may come from a scanned repository, so every
+    value is made printable."""
+    from .report.escape import one_line, printable
     from .rules import criteria_titles
 
-    rules = {r.id: r for r in _load_rules(rules_dir)}
-    rule = rules.get(rule_id) or next((r for r in rules.values() if rule_id in r.aliases), None)
-    if rule is None:
-        click.echo(f"soc2lint: no rule '{rule_id}'; `soc2lint rules` lists them", err=True)
-        sys.exit(EXIT_USAGE)
-    from .report.escape import one_line, printable
-
     titles = criteria_titles()
-    click.echo(f"{rule.id}: {one_line(rule.title)}")  # rule files may come from a scanned repository
+    click.echo(f"{rule.id}: {one_line(rule.title)}")
     click.echo(f"severity {rule.severity.value}, precision {rule.precision}, "
-               f"themes {', '.join(rule.tags)}")
+               f"themes {', '.join(rule.tags)}" + ("" if rule.enabled else ", disabled by default "
+                                                   f"(enable it with --rule {rule.id})"))
     if rule.catalogue_id:
         click.echo(f"catalogue id {one_line(rule.catalogue_id)}")
     click.echo("\nSOC 2 criteria:")

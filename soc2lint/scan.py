@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from . import engine
 from .discovery import TERRAFORM_KINDS, Discovery, Source, discover, kind_of
@@ -105,13 +105,20 @@ def read_source(source: Source) -> tuple[list[Entity], list[Notification], str |
         return [], [internal_error(source.path, exc)], None
 
 
-def scan(found: Discovery, rules: Sequence[Rule],
-         progress: Callable[[Iterable[Source]], Iterable[Source]] | None = None,
+class Progress(Protocol):
+    """Told how many files a scan has, then as they are done."""
+
+    def begin(self, total: int) -> None: ...
+
+    def advance(self, steps: int = 1) -> None: ...
+
+
+def scan(found: Discovery, rules: Sequence[Rule], progress: Progress | None = None,
          var_files: Sequence[Path | tuple[Path, Path | None]] = (),
          policy: Policy = Policy(), inventory: bool = False,
          budgets: Budgets | None = None) -> ScanResult:
     """Parse every source, evaluate the rules, mark what ignores and the baseline cover;
-    `progress` may wrap the source iteration; `inventory` also lists the outside services and
+    `progress` is told the files done; `inventory` also lists the outside services and
     remote modules the code relies on (for the audit report)."""
     entities: list[Entity] = []
     texts: dict[str, str] = {}
@@ -122,11 +129,14 @@ def scan(found: Discovery, rules: Sequence[Rule],
     context: list[Entity] = []  # only for joins: resources of sibling files not asked for
     remote_calls: tuple = ()  # Terraform module calls that are not evaluated
     terraform = [s for s in found.sources if s.kind in TERRAFORM_KINDS]
+    if progress:
+        progress.begin(len(found.sources))
     if terraform:
         from .derive import derive
         from .evaluate.project import Project
 
-        evaluated = Project(var_files, budgets=budgets).evaluate(terraform)
+        evaluated = Project(var_files, budgets=budgets,
+                            advance=progress.advance if progress else None).evaluate(terraform)
         entities.extend(derive(evaluated.entities))
         context = list(derive(evaluated.context))
         notifications.extend(evaluated.notifications)
@@ -135,8 +145,10 @@ def scan(found: Discovery, rules: Sequence[Rule],
         texts.update(evaluated.texts)
         frameworks.add("terraform")
     others = [s for s in found.sources if s.kind not in TERRAFORM_KINDS]
-    for source in progress(others) if progress else others:
+    for source in others:
         parsed, notes, framework = read_source(source)
+        if progress:
+            progress.advance()
         notifications.extend(notes)
         if framework is None and not any(n.is_error for n in notes):
             skipped.append((source.path, "not a Kubernetes manifest or GitHub Actions file"))

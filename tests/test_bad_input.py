@@ -157,7 +157,10 @@ def test_duplicate_keys_are_noted(tmp_path):
     assert any("duplicate key 'kind' at line 3" in n["message"] for n in data["notifications"])
 
 
-def test_missing_path_is_reported(tmp_path):
-    result = run_cli(["scan", "nope.tf"], cwd=tmp_path)
-    assert result.exit_code == 3
-    assert "no such file" in result.stdout
+def test_a_missing_path_is_a_usage_error(tmp_path):
+    """A typo on the command line stops before scanning (exit 2), naming the path; the other
+    paths are not scanned half-way."""
+    write(tmp_path, {"main.tf": 'resource "aws_db_instance" "a" {\n}\n'})
+    result = run_cli(["scan", "main.tf", "nope.tf"], cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr == "soc2lint: nope.tf: no such file or directory\n" and not result.stdout

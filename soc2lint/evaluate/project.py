@@ -62,7 +62,8 @@ class Project:
 
     def __init__(self, var_files: Iterable[Path | tuple[Path, Path | None]] = (),
                  cache: ParseCache | None = None, namer: Namer | None = None,
-                 workers: int | None = None, budgets: Budgets | None = None) -> None:
+                 workers: int | None = None, budgets: Budgets | None = None,
+                 advance: Callable[[int], None] | None = None) -> None:
         # (file, root module directory it is limited to, or None for every root)
         self.var_files = [(Path(v[0]), v[1] and Path(v[1]).resolve()) if isinstance(v, tuple)
                           else (Path(v), None) for v in var_files]
@@ -71,6 +72,7 @@ class Project:
         self.workers = workers or int(os.environ.get("SOC2LINT_WORKERS") or 0) or None
         self.notifications: list[Notification] = []
         self.meter = Meter(budgets or Budgets())
+        self.advance = advance or (lambda steps: None)  # told the files asked for as they are done
         self._asked: dict[Path, Source] = {}
         self._modules: dict[Path, Module | None] = {}
         self._files: dict[Path, TfFile | None] = {}
@@ -306,6 +308,7 @@ class Project:
                                f"declared twice in this module (also in {earlier.file.path}, line "
                                f"{earlier.block.span.line}), which Terraform rejects; references "
                                "resolve to this one", "warning", later.block.span.line)
+        done = 0
         for module in modules:
             if self._locations[module.directory] not in roots:
                 continue
@@ -316,9 +319,13 @@ class Project:
             except Exception as exc:  # a defect in one module must not end the scan
                 first = min((f.path for f in module.files if f.path in reported), default=module.directory)
                 self.note_failure(first, None, exc)
+            steps = sum(1 for f in module.files if f.path in reported)
+            self.advance(steps)
+            done += steps
         for source in standalone:
             self.meter.new_root()
             result.entities.extend(self._standalone(source))
+        self.advance(max(len(sources) - done, 0))  # modules evaluated only through their callers
         result.remote_calls = remote_modules(result.entities)
         self.notifications.extend(unevaluated_calls_note(result.remote_calls))
         result.files = sorted(reported)

@@ -26,9 +26,9 @@ def render_chunks(fmt: str, result: ScanResult, **options) -> Iterator[str]:
 
 def render(fmt: str, result: ScanResult, **options) -> str:
     if fmt == "text":
-        from .text import render_text
+        from .text import TextLayout, render_text
 
-        return render_text(result, color=options.get("color", False))
+        return render_text(result, options.get("layout") or TextLayout())
     if fmt == "json":
         from .json_report import render_json
 
