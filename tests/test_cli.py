@@ -112,7 +112,7 @@ def test_explain_shows_criteria_and_fix():
     assert result.exit_code == 0
     assert "CC6.1 (primary)" in result.stdout and "How to fix" in result.stdout
     missing = run_cli(["explain", "no-such-rule"])
-    assert missing.exit_code == 2 and "no rule 'no-such-rule'" in missing.stderr
+    assert missing.exit_code == 2 and "no rule or catalogue id 'no-such-rule'" in missing.stderr
 
 
 def user_rule(**changes: str) -> str:
