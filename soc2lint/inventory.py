@@ -114,10 +114,10 @@ def unevaluated_calls_note(calls: tuple[RemoteModule, ...]) -> list[Notification
     """A note saying how many module calls are not evaluated (none when none)."""
     if not calls:
         return []
-    count, are, they = ("1 module call", "is", "it") if len(calls) == 1 else (
-        f"{len(calls)} module calls", "are", "they")
+    count, are, they = ("1 module call", "is", "it creates") if len(calls) == 1 else (
+        f"{len(calls)} module calls", "are", "they create")
     return [Notification("", f"{count} with a registry or remote (git, HTTP...) source {are} not "
-                         f"evaluated: the resources {they} create are not checked (listed in the JSON "
+                         f"evaluated: the resources {they} are not checked (listed in the JSON "
                          "and audit reports)", "note")]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..evaluate.values import Encoded, Ref, Template, Unknown, decode_json, is_known
 from ..model import DerivedLocator, Entity
+from .principals import principal_fields
 
 # attribute holding the policy, per resource type
 POLICY_ATTRIBUTES = {
@@ -29,6 +30,16 @@ POLICY_ATTRIBUTES = {
     "aws_sqs_queue_policy": "policy",
     "aws_sns_topic_policy": "policy",
     "aws_ecr_repository_policy": "policy",
+    "aws_sqs_queue": "policy",  # inline queue policy
+    "aws_sns_topic": "policy",  # inline topic policy
+    "aws_kms_key_policy": "policy",
+    "aws_secretsmanager_secret": "policy",  # inline secret policy (deprecated by the provider)
+    "aws_secretsmanager_secret_policy": "policy",
+    "aws_glacier_vault": "access_policy",
+    "aws_opensearch_domain": "access_policies",
+    "aws_opensearch_domain_policy": "access_policies",
+    "aws_elasticsearch_domain": "access_policies",
+    "aws_elasticsearch_domain_policy": "access_policies",
 }
 
 
@@ -67,6 +78,7 @@ def statements(document: Any) -> list[Any]:
 
 def _statement(raw: dict) -> dict:
     effect = raw.get("Effect", "Allow")
+    conditions = _conditions(raw.get("Condition"))
     return {
         "sid": raw.get("Sid"),
         "effect": effect if isinstance(effect, Unknown) else str(effect).capitalize(),
@@ -76,7 +88,8 @@ def _statement(raw: dict) -> dict:
         "not_resources": _names(raw.get("NotResource")),
         "principals": raw.get("Principal"),
         "anyone": _anyone(raw.get("Principal")),
-        "conditions": _conditions(raw.get("Condition")),
+        "conditions": conditions,
+        **principal_fields(raw.get("Principal"), conditions),
     }
 
 

@@ -28,6 +28,7 @@ from . import budget
 from .budget import Budgets, Meter
 from .callgraph import CallGraph, LocalCall, describe_loop
 from .module import Module, ModuleInstance
+from .roots import root_entities
 
 POOL_MIN_FILES = 64  # below this, starting worker processes costs more than it saves
 
@@ -76,6 +77,7 @@ class Project:
         self._asked: dict[Path, Source] = {}
         self._modules: dict[Path, Module | None] = {}
         self._files: dict[Path, TfFile | None] = {}
+        self._empty: set[Path] = set()  # files with nothing in them: not parsed, nothing missed
         self._locations: dict[str, Path] = {}
         self._var_values: dict[Path, dict[str, Any]] = {}
         self._warned: set[tuple[str, str, int | None]] = set()
@@ -128,7 +130,9 @@ class Project:
                 text, problem = read_text(path)
                 if problem:
                     self._files[path] = None
-                    if problem != "empty file":
+                    if problem == "empty file":
+                        self._empty.add(path)
+                    else:
                         self._note(display, f"{problem}; its module is evaluated without it", "warning")
                     continue
             key = ParseCache.key("json" if display.endswith(".json") else "hcl", text)
@@ -181,6 +185,11 @@ class Project:
                 self._locations[module.directory] = directory
             self._modules[directory] = module
         return self._modules[directory]
+
+    def _unparsed(self, directory: Path) -> list[str]:
+        """The Terraform files of a directory that could not be parsed."""
+        return [self.namer.name(p) for p in self._directory_files(directory)
+                if self._files.get(p) is None and p not in self._empty]
 
     def note_failure(self, path: str, line: int | None, exc: BaseException) -> None:
         """An error for a block or module whose evaluation failed unexpectedly; the scan goes on."""
@@ -315,7 +324,11 @@ class Project:
             self.meter.new_root()
             try:
                 instance = ModuleInstance(self, module, context=module.directory)
+                entities, context = len(result.entities), len(result.context)
                 result.entities.extend(instance.entities(reported.__contains__, result.context))
+                result.entities.extend(root_entities(
+                    module.directory, [*result.entities[entities:], *result.context[context:]],
+                    reported.__contains__, self._unparsed(self._locations[module.directory])))
             except Exception as exc:  # a defect in one module must not end the scan
                 first = min((f.path for f in module.files if f.path in reported), default=module.directory)
                 self.note_failure(first, None, exc)

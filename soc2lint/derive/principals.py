@@ -1,0 +1,123 @@
+"""Who a policy statement names as its principal, read once for the rules on trust and
+resource policies: principals by type, the AWS accounts they belong to, and GitHub OIDC trust.
+
+- `principal_aws`, `principal_service`, `principal_federated`: the principals of each type as
+  flat lists (`"*"` alone counts as `principal_aws: ["*"]`); unresolved values stay UNKNOWN.
+- `principal_accounts`: the 12-digit account ids of the AWS principals written literally
+  (`123456789012`, `arn:aws:iam::123456789012:root`, a role ARN). A principal built from
+  `data.aws_caller_identity` is the caller's own account and is left out; any other unresolved
+  principal is an UNKNOWN item, since it may name another account.
+- `github_oidc` (only on statements that trust GitHub's OIDC provider, by the federated
+  principal or by conditions on `token.actions.githubusercontent.com:` keys):
+  `{subject_scope, subjects, audience}` where `subject_scope` is `missing` (no `:sub`
+  condition), `one-repository` (every subject names one repository, any branch, tag or
+  environment), `many-repositories` (a subject such as `repo:org/*`, `repo:*` or `*` matches
+  several), or `custom` (a subject in a customised claim format); `audience` is `sts` when `:aud`
+  allows only `sts.amazonaws.com`, `missing` or `other`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..evaluate.values import Ref, Template, Unknown
+
+GITHUB_ISSUER = "token.actions.githubusercontent.com"
+_ACCOUNT = re.compile(r"^(?:\d{12}|arn:aws[\w-]*:(?:iam|sts)::(\d{12}):.*)$")
+_ONE_REPOSITORY = re.compile(r"^repo:[^/*?:]+/[^/*?:]+(?::.*)?$")
+# condition operators that allow only the values listed (negated and null tests do not narrow)
+_ALLOWING = re.compile(r"^(?:for(?:any|all)value:)?string(?:equals|like)(?:ignorecase)?(?:ifexists)?$")
+
+
+def principal_fields(principal: Any, conditions: list[Any]) -> dict[str, Any]:
+    """The derived principal fields of one statement (see the module docstring)."""
+    by_type = _by_type(principal)
+    fields: dict[str, Any] = {
+        "principal_aws": by_type.get("aws", []),
+        "principal_service": by_type.get("service", []),
+        "principal_federated": by_type.get("federated", []),
+    }
+    fields["principal_accounts"] = _accounts(fields["principal_aws"])
+    github = _github_oidc(fields["principal_federated"], conditions)
+    if github is not None:
+        fields["github_oidc"] = github
+    return fields
+
+
+def _by_type(principal: Any) -> dict[str, list[Any]]:
+    if principal is None:
+        return {}
+    if isinstance(principal, Unknown):
+        return {"aws": [principal]}
+    if not isinstance(principal, dict):
+        return {"aws": [principal]}  # "*"
+    found: dict[str, list[Any]] = {}
+    for kind, values in principal.items():
+        key = kind.lower() if isinstance(kind, str) else "aws"
+        found.setdefault(key, []).extend(values if isinstance(values, list) else [values])
+    return found
+
+
+def _accounts(principals: list[Any]) -> list[Any]:
+    accounts: list[Any] = []
+    for value in principals:
+        if isinstance(value, str):
+            match = _ACCOUNT.match(value)
+            if match:
+                accounts.append(match.group(1) or value)
+        elif _is_caller(value):
+            continue
+        elif isinstance(value, Unknown):
+            accounts.append(value)
+    return accounts
+
+
+def _is_caller(value: Any) -> bool:
+    """A principal built from `data.aws_caller_identity`: the account running Terraform."""
+    holes = value.holes if isinstance(value, Template) else (value,)
+    return bool(holes) and all(isinstance(h, Ref) and "aws_caller_identity" in h.address
+                               for h in holes)
+
+
+def _github_oidc(federated: list[Any], conditions: list[Any]) -> dict[str, Any] | None:
+    keyed = [c for c in conditions if isinstance(c, dict) and isinstance(c.get("key"), str)
+             and c["key"].startswith(f"{GITHUB_ISSUER}:")]
+    trusts = any(isinstance(f, str) and GITHUB_ISSUER in f.lower() for f in federated)
+    if not trusts and not keyed:
+        return None
+    allowing = [c for c in keyed if isinstance(c.get("operator"), str)
+                and _ALLOWING.match(c["operator"].lower())]
+    subjects = [v for c in allowing if c["key"] == f"{GITHUB_ISSUER}:sub" for v in c["values"]]
+    audiences = [v for c in allowing if c["key"] == f"{GITHUB_ISSUER}:aud" for v in c["values"]]
+    return {"subject_scope": _subject_scope(subjects), "subjects": subjects,
+            "audience": _audience(audiences)}
+
+
+def _subject_scope(subjects: list[Any]) -> Any:
+    if not subjects:
+        return "missing"
+    scopes = set()
+    for subject in subjects:
+        if isinstance(subject, Unknown):
+            return Unknown(f"a {GITHUB_ISSUER}:sub value is not resolved")
+        if not isinstance(subject, str):
+            continue
+        if _ONE_REPOSITORY.match(subject):
+            scopes.add("one-repository")
+        elif subject.startswith("repo:") or subject.strip("*?") == "":
+            scopes.add("many-repositories")
+        else:
+            scopes.add("custom")
+    for scope in ("many-repositories", "custom", "one-repository"):
+        if scope in scopes:
+            return scope
+    return "missing"
+
+
+def _audience(audiences: list[Any]) -> Any:
+    if not audiences:
+        return "missing"
+    if any(isinstance(a, Unknown) for a in audiences):
+        return Unknown(f"a {GITHUB_ISSUER}:aud value is not resolved")
+    return "sts" if all(a == "sts.amazonaws.com" for a in audiences) else "other"
