@@ -137,3 +137,25 @@ def test_a_module_called_by_a_scanned_root_is_not_a_root(tmp_path, monkeypatch):
     data = json.loads(run_cli(["scan", ".", "-f", "json", "--rule", "aws-iam-password-policy"],
                               tmp_path).stdout)
     assert data["results"][0]["entity"]["address"] == "root(live).aws_iam_user"
+
+
+def test_github_oidc_forms_seen_in_real_modules():
+    """ForAllValues operators, a partly known provider ARN, an enterprise issuer."""
+    all_values = _trust(GITHUB, {"ForAllValues:StringEquals": {AUD: "sts.amazonaws.com"},
+                                 "ForAnyValue:StringLike": {SUB: "repo:a/b:*"}})["github_oidc"]
+    assert (all_values["audience"], all_values["subject_scope"]) == ("sts", "one-repository")
+    partly = Template("t", ("arn:aws:iam::", Ref("r", "data.aws_caller_identity.current"),
+                            ":oidc-provider/token.actions.githubusercontent.com"))
+    assert _trust({"Federated": partly})["github_oidc"]["subject_scope"] == "missing"
+    issuer = "token.actions.githubusercontent.com/acme"
+    enterprise = _trust({"Federated": f"arn:aws:iam::1:oidc-provider/{issuer}"},
+                        {"StringEquals": {f"{issuer}:sub": "repo:acme/api:*",
+                                          f"{issuer}:aud": "sts.amazonaws.com"}})
+    assert enterprise["github_oidc"]["subject_scope"] == "one-repository"
+    assert enterprise["github_oidc"]["audience"] == "sts"
+
+
+def test_principal_type_star_and_same_configuration_roles():
+    assert principal_fields({"*": ["*"]}, [])["principal_aws"] == ["*"]
+    role = Ref("r", "module.x.aws_iam_role.intermediate", attribute="arn")
+    assert principal_fields({"AWS": role}, [])["principal_accounts"] == []

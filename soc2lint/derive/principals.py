@@ -5,10 +5,12 @@ resource policies: principals by type, the AWS accounts they belong to, and GitH
   flat lists (`"*"` alone counts as `principal_aws: ["*"]`); unresolved values stay UNKNOWN.
 - `principal_accounts`: the 12-digit account ids of the AWS principals written literally
   (`123456789012`, `arn:aws:iam::123456789012:root`, a role ARN). A principal built from
-  `data.aws_caller_identity` is the caller's own account and is left out; any other unresolved
-  principal is an UNKNOWN item, since it may name another account.
+  `data.aws_caller_identity`, or referring to a role, user or group of the same configuration, is
+  the caller's own account and is left out; any other unresolved principal is an UNKNOWN item,
+  since it may name another account.
 - `github_oidc` (only on statements that trust GitHub's OIDC provider, by the federated
-  principal or by conditions on `token.actions.githubusercontent.com:` keys):
+  principal, even partly known, or by conditions on `token.actions.githubusercontent.com:` keys,
+  an enterprise's `token.actions.githubusercontent.com/<slug>:` too):
   `{subject_scope, subjects, audience}` where `subject_scope` is `missing` (no `:sub`
   condition), `one-repository` (every subject names one repository, any branch, tag or
   environment), `many-repositories` (a subject such as `repo:org/*`, `repo:*` or `*` matches
@@ -27,7 +29,11 @@ GITHUB_ISSUER = "token.actions.githubusercontent.com"
 _ACCOUNT = re.compile(r"^(?:\d{12}|arn:aws[\w-]*:(?:iam|sts)::(\d{12}):.*)$")
 _ONE_REPOSITORY = re.compile(r"^repo:[^/*?:]+/[^/*?:]+(?::.*)?$")
 # condition operators that allow only the values listed (negated and null tests do not narrow)
-_ALLOWING = re.compile(r"^(?:for(?:any|all)value:)?string(?:equals|like)(?:ignorecase)?(?:ifexists)?$")
+_ALLOWING = re.compile(r"^(?:for(?:anyvalue|allvalues):)?string(?:equals|like)(?:ignorecase)?(?:ifexists)?$")
+# `token.actions.githubusercontent.com:sub`, or an enterprise's `…githubusercontent.com/acme:sub`
+_GITHUB_KEY = re.compile(r"^token\.actions\.githubusercontent\.com(?:/[^:]+)?:(?P<claim>\w+)$")
+# principals created in the same configuration belong to the account running it
+_SAME_ACCOUNT_TYPES = ("aws_caller_identity", "aws_iam_role", "aws_iam_user", "aws_iam_group")
 
 
 def principal_fields(principal: Any, conditions: list[Any]) -> dict[str, Any]:
@@ -54,7 +60,7 @@ def _by_type(principal: Any) -> dict[str, list[Any]]:
         return {"aws": [principal]}  # "*"
     found: dict[str, list[Any]] = {}
     for kind, values in principal.items():
-        key = kind.lower() if isinstance(kind, str) else "aws"
+        key = kind.lower() if isinstance(kind, str) and kind != "*" else "aws"
         found.setdefault(key, []).extend(values if isinstance(values, list) else [values])
     return found
 
@@ -74,24 +80,35 @@ def _accounts(principals: list[Any]) -> list[Any]:
 
 
 def _is_caller(value: Any) -> bool:
-    """A principal built from `data.aws_caller_identity`: the account running Terraform."""
+    """A principal built from `data.aws_caller_identity`, or a role, user or group of the same
+    configuration: the account running Terraform."""
     holes = value.holes if isinstance(value, Template) else (value,)
-    return bool(holes) and all(isinstance(h, Ref) and "aws_caller_identity" in h.address
-                               for h in holes)
+    return bool(holes) and all(
+        isinstance(h, Ref) and any(f"{kind}." in h.address for kind in _SAME_ACCOUNT_TYPES)
+        for h in holes)
 
 
 def _github_oidc(federated: list[Any], conditions: list[Any]) -> dict[str, Any] | None:
-    keyed = [c for c in conditions if isinstance(c, dict) and isinstance(c.get("key"), str)
-             and c["key"].startswith(f"{GITHUB_ISSUER}:")]
-    trusts = any(isinstance(f, str) and GITHUB_ISSUER in f.lower() for f in federated)
+    keyed = [(match["claim"], c) for c in conditions if isinstance(c, dict)
+             and isinstance(c.get("key"), str) and (match := _GITHUB_KEY.match(c["key"]))]
+    trusts = any(GITHUB_ISSUER in _known_text(f).lower() for f in federated)
     if not trusts and not keyed:
         return None
-    allowing = [c for c in keyed if isinstance(c.get("operator"), str)
+    allowing = [(claim, c) for claim, c in keyed if isinstance(c.get("operator"), str)
                 and _ALLOWING.match(c["operator"].lower())]
-    subjects = [v for c in allowing if c["key"] == f"{GITHUB_ISSUER}:sub" for v in c["values"]]
-    audiences = [v for c in allowing if c["key"] == f"{GITHUB_ISSUER}:aud" for v in c["values"]]
+    subjects = [v for claim, c in allowing if claim == "sub" for v in c["values"]]
+    audiences = [v for claim, c in allowing if claim == "aud" for v in c["values"]]
     return {"subject_scope": _subject_scope(subjects), "subjects": subjects,
             "audience": _audience(audiences)}
+
+
+def _known_text(value: Any) -> str:
+    """A string, or the known parts of a partly known one."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Template):
+        return "".join(p for p in value.parts if isinstance(p, str))
+    return ""
 
 
 def _subject_scope(subjects: list[Any]) -> Any:
