@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from ..model import Entity
-from . import iam, network
+from . import escalation, iam, network
 
 
 def derive(entities: Iterable[Entity]) -> Iterator[Entity]:
     """Entities with their IAM statements and network exposure added where they have them."""
     for entity in entities:
         if entity.framework == "terraform":
-            entity = network.with_exposure(iam.with_statements(entity))
+            entity = network.with_exposure(escalation.with_escalation(iam.with_statements(entity)))
         yield entity
 
 
