@@ -325,10 +325,13 @@ class Project:
             try:
                 instance = ModuleInstance(self, module, context=module.directory)
                 entities, context = len(result.entities), len(result.context)
+                errors = len(self.notifications)
                 result.entities.extend(instance.entities(reported.__contains__, result.context))
+                failed = [n for n in self.notifications[errors:] if n.is_error]
                 result.entities.extend(root_entities(
                     module.directory, [*result.entities[entities:], *result.context[context:]],
-                    reported.__contains__, self._unparsed(self._locations[module.directory])))
+                    reported.__contains__, self._unparsed(self._locations[module.directory]),
+                    failed[0].path if failed else None))
             except Exception as exc:  # a defect in one module must not end the scan
                 first = min((f.path for f in module.files if f.path in reported), default=module.directory)
                 self.note_failure(first, None, exc)

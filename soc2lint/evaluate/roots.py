@@ -7,9 +7,9 @@ X, anchored at the first X in a reported file (by path, then line). Rules target
 
 Its data: `directory`, `declares` (X), `addresses` (every X evaluated from the root, module
 instances included) and `declared_elsewhere`: false when the whole root was read, else UNKNOWN
-naming why Y may exist unseen (a file of the root that did not parse, a registry or git module
-the root calls), so a rule `any: [Y found, declared_elsewhere]` is undecided, never a false
-failure, when the root was not read whole.
+naming why Y may exist unseen (a file of the root that did not parse, a block that could not be
+evaluated, a registry or git module the root calls), so a rule `any: [Y found,
+declared_elsewhere]` is undecided, never a false failure, when the root was not read whole.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from .values import Unknown
 
 
 def root_entities(directory: str, entities: Sequence[Entity], reported: Callable[[str], bool],
-                  unparsed: Sequence[str]) -> list[Entity]:
-    """The `root` entities of one root module from the entities evaluated from it."""
+                  unparsed: Sequence[str], failed: str | None = None) -> list[Entity]:
+    """The `root` entities of one root module from the entities evaluated from it; `unparsed`
+    are its files that did not parse, `failed` a file where a block could not be evaluated."""
     resources = [e for e in entities if e.framework == "terraform" and e.kind == "resource"]
-    elsewhere = _declared_elsewhere(entities, unparsed)
+    elsewhere = _declared_elsewhere(entities, unparsed, failed)
     roots: list[Entity] = []
     for kind in sorted({e.type for e in resources}):
         declared = [e for e in resources if e.type == kind]
@@ -44,9 +45,12 @@ def root_entities(directory: str, entities: Sequence[Entity], reported: Callable
     return roots
 
 
-def _declared_elsewhere(entities: Sequence[Entity], unparsed: Sequence[str]) -> bool | Unknown:
+def _declared_elsewhere(entities: Sequence[Entity], unparsed: Sequence[str],
+                        failed: str | None) -> bool | Unknown:
     if unparsed:
         return Unknown(f"{unparsed[0]} of the root module could not be parsed")
+    if failed:
+        return Unknown(f"a block in {failed} could not be evaluated")
     calls = remote_modules(entities)
     if calls:
         return Unknown(f"{calls[0].address} ({calls[0].source}) is not evaluated")
