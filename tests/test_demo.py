@@ -20,7 +20,7 @@ EXPECTED_FAILURES = {
     # a variable whose default is true, set to false in terraform.tfvars
     ("fixtures/demo/infra/database.tf", 9, "aws-rds-storage-encrypted"),
     # an expression: var.environment == "prod", with environment = "production" in tfvars
-    ("fixtures/demo/infra/database.tf", 20, "aws-rds-deletion-protection"),
+    ("fixtures/demo/infra/database.tf", 21, "aws-rds-deletion-protection"),
     # the default of a list variable, 0.0.0.0/0, used as the SSH rule's source
     ("fixtures/demo/infra/network.tf", 24, "aws-sg-admin-ports-open"),
     # a sidecar without resources, and overriding the pod's non-root user with UID 0
