@@ -143,8 +143,10 @@ def test_single_actions_and_wildcards():
 
 
 def test_not_action_allows_everything_it_does_not_exclude():
-    # the PowerUserAccess shape: no IAM action, but every role trusting the account may be assumed
-    assert names([stmt(not_actions=["iam:*", "organizations:*"])]) == ["sts:AssumeRole on every role"]
+    # the PowerUserAccess shape: no IAM action, but every role trusting the account may be
+    # assumed, and every function's code replaced
+    assert names([stmt(not_actions=["iam:*", "organizations:*"])]) == [
+        "lambda:UpdateFunctionCode on every function", "sts:AssumeRole on every role"]
     found = names([stmt(not_actions=["s3:*"])])
     assert "iam:PassRole + ec2:RunInstances" in found and "iam:AttachUserPolicy" in found
     path = escalation_paths([stmt(not_actions=["s3:*"])])[0]
@@ -239,3 +241,16 @@ def test_resource_policies_and_other_entities_are_left_alone():
     role = with_escalation(with_statements(entity("resource", "aws_iam_role", {"assume_role_policy": trust})))
     assert "escalation_paths" not in role.data
     assert "escalation_paths" not in with_escalation(entity("resource", "aws_s3_bucket", {})).data
+
+
+@pytest.mark.parametrize(("resource", "counts"), [
+    ("*", True),
+    ("arn:aws:lambda:*:*:function:*", True),
+    ("arn:aws:lambda:eu-west-1:111122223333:function:*", True),
+    ("arn:aws:lambda:eu-west-1:111122223333:function:orders-*", False),
+    ("arn:aws:lambda:eu-west-1:111122223333:function:orders", False),
+    ("arn:aws:s3:::bucket/*", False),
+])
+def test_update_function_code_counts_on_every_function_only(resource, counts):
+    found = names([stmt(actions=["lambda:updatefunctioncode"], resources=[resource])])
+    assert found == (["lambda:UpdateFunctionCode on every function"] if counts else [])

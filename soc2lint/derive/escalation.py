@@ -57,6 +57,7 @@ PRINCIPAL = "principal"  # `*`, or any ARN or ARN pattern of the action's kind
 OTHER_USER = "other-user"  # as PRINCIPAL, but not the caller's own user (`${aws:username}`)
 ROLE_PATTERN = "role-pattern"  # `*`, or a role ARN pattern; a named role is the scoped form
 EVERY_ROLE = "every-role"  # `*`, or a pattern covering every role of an account
+EVERY_FUNCTION = "every-function"  # `*`, or a Lambda ARN pattern covering every function
 
 # Sources: Rhino Security Labs, "AWS IAM Privilege Escalation - Methods and Mitigation"
 # (https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/) and its
@@ -67,7 +68,8 @@ EVERY_ROLE = "every-role"  # `*`, or a pattern covering every role of an account
 # 10-12 Put{User,Group,Role}Policy, 13 AddUserToGroup, 14 UpdateAssumeRolePolicy (+ AssumeRole),
 # 15/17 PassRole + lambda:CreateFunction (+ InvokeFunction or CreateEventSourceMapping: taken as
 # enough on its own, since a function can be invoked in many ways), 18 lambda:UpdateFunctionCode
-# (counted here with PassRole), 19 PassRole + glue:CreateDevEndpoint, 21 PassRole +
+# (on every function: the new code runs with the function's own role; on named functions it is
+# the usual deployment permission), 19 PassRole + glue:CreateDevEndpoint, 21 PassRole +
 # cloudformation:CreateStack, and PassRole + datapipeline:CreatePipeline. sts:AssumeRole on every
 # role is added: it reaches any role whose trust policy trusts the account.
 #
@@ -89,7 +91,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "sts:assumerole": ("role", EVERY_ROLE),
     "iam:passrole": ("role", ROLE_PATTERN),
     "lambda:createfunction": ("", ANY_RESOURCE),
-    "lambda:updatefunctioncode": ("", ANY_RESOURCE),
+    "lambda:updatefunctioncode": ("", EVERY_FUNCTION),
     "ec2:runinstances": ("", ANY_RESOURCE),
     "glue:createdevendpoint": ("", ANY_RESOURCE),
     "cloudformation:createstack": ("", ANY_RESOURCE),
@@ -112,7 +114,7 @@ PATHS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("iam:CreateLoginProfile", ("iam:createloginprofile",)),
     ("iam:UpdateLoginProfile", ("iam:updateloginprofile",)),
     ("iam:PassRole + lambda:CreateFunction", ("iam:passrole", "lambda:createfunction")),
-    ("iam:PassRole + lambda:UpdateFunctionCode", ("iam:passrole", "lambda:updatefunctioncode")),
+    ("lambda:UpdateFunctionCode on every function", ("lambda:updatefunctioncode",)),
     ("iam:PassRole + ec2:RunInstances", ("iam:passrole", "ec2:runinstances")),
     ("iam:PassRole + glue:CreateDevEndpoint", ("iam:passrole", "glue:createdevendpoint")),
     ("iam:PassRole + cloudformation:CreateStack", ("iam:passrole", "cloudformation:createstack")),
@@ -302,6 +304,8 @@ def resource_in_scope(resource: Any, kind: str, scope: str) -> Truth:
     """Whether a Resource item reaches what an action of this kind and scope escalates through."""
     if scope == ANY_RESOURCE:
         return True
+    if scope == EVERY_FUNCTION:
+        return _every_function(resource)
     if isinstance(resource, Ref):
         # the ARN of one named role, user, group or policy of the configuration
         match = _IAM_REF.search(resource.address)
@@ -313,6 +317,22 @@ def resource_in_scope(resource: Any, kind: str, scope: str) -> Truth:
     if not isinstance(resource, str):
         return False
     return _arn_in_scope(resource.lower(), kind, scope)
+
+
+def _every_function(resource: Any) -> Truth:
+    """Whether a Resource item covers every Lambda function of an account."""
+    if isinstance(resource, Template):
+        resource = resource.fill(_FILLER)
+    elif isinstance(resource, Unknown):
+        return None if not isinstance(resource, Ref) else False  # a Ref names one function
+    if not isinstance(resource, str):
+        return False
+    arn = resource.lower()
+    if arn == "*":
+        return True
+    fields = arn.split(":", 5)
+    return (len(fields) == 6 and _glob(fields[2]).fullmatch("lambda") is not None
+            and all(_glob(fields[5]).fullmatch(f"function:{n}") for n in ("a", "b-2")))
 
 
 def _arn_in_scope(arn: str, kind: str, scope: str) -> bool:

@@ -94,12 +94,15 @@ def _statement(raw: dict) -> dict:
 
 
 def _anyone(principal: Any) -> Any:
-    """True when the principal is everyone: `"*"`, `{"AWS": "*"}` or a list holding `"*"`."""
+    """True when the principal is everyone: `"*"`, `{"AWS": "*"}` or a list holding `"*"`. Only
+    AWS principals can be everyone: IAM rejects `"*"` as a Service or Federated principal, so an
+    unresolved federated provider (an OIDC provider of a remote module) is not anyone."""
     if principal is None:
         return False
     if isinstance(principal, Unknown):
         return principal
-    values = principal.values() if isinstance(principal, dict) else [principal]
+    values = [v for k, v in principal.items() if not isinstance(k, str) or k.upper() in ("AWS", "*")
+              ] if isinstance(principal, dict) else [principal]
     items = [i for v in values for i in (v if isinstance(v, list) else [v])]
     if "*" in items:
         return True
@@ -178,7 +181,7 @@ def _document_statement(block: Any) -> Any:
             if isinstance(test, str) and isinstance(variable, str):
                 conditions.setdefault(test, {})[variable] = condition.get("values")
             else:
-                conditions.setdefault("?", {})["?"] = Unknown("a condition with an unresolved test")
+                conditions.setdefault("?", {})["?"] = Unknown("a condition with an unresolved test or key")
     if conditions:
         out["Condition"] = conditions
     return out
