@@ -204,13 +204,13 @@ def _not(value: Truth) -> Truth:
     return None if value is None else not value
 
 
-def _and(values: list[Truth]) -> Truth:
+def kleene_and(values: list[Truth]) -> Truth:
     if any(v is False for v in values):
         return False
     return None if any(v is None for v in values) else True
 
 
-def _or(values: list[Truth]) -> Truth:
+def kleene_or(values: list[Truth]) -> Truth:
     if any(v is True for v in values):
         return True
     return None if any(v is None for v in values) else False
@@ -220,9 +220,9 @@ def evaluate(cond: Mapping[str, Any], root: Any, ctx: Context, prefix: tuple = (
              negated: bool = False) -> Truth:
     """Evaluate a condition on `root`; `prefix` places root inside the entity for culprits."""
     if "all" in cond:
-        return _and([evaluate(c, root, ctx, prefix, negated) for c in cond["all"]])
+        return kleene_and([evaluate(c, root, ctx, prefix, negated) for c in cond["all"]])
     if "any" in cond:
-        return _or([evaluate(c, root, ctx, prefix, negated) for c in cond["any"]])
+        return kleene_or([evaluate(c, root, ctx, prefix, negated) for c in cond["any"]])
     if "not" in cond:
         return _not(evaluate(cond["not"], root, ctx, prefix, not negated))
     if "each" in cond or "some" in cond:
@@ -252,7 +252,7 @@ def _quantified(cond: Mapping, root: Any, ctx: Context, prefix: tuple, negated: 
             ctx.undecided.append(prefix + where)
         elif every is not negated and value is every:
             del ctx.culprits[marks[0]:], ctx.undecided[marks[1]:]
-    return _and(results) if every else _or(results)
+    return kleene_and(results) if every else kleene_or(results)
 
 
 def _items(root: Any, path: str) -> list[tuple[tuple, Any]]:
@@ -279,14 +279,14 @@ def _leaf(cond: Mapping, root: Any, ctx: Context) -> Truth:
         result = present if cond["exists"] else _not(present)
     elif "empty" in cond:
         empties = [_is_empty(v) for v in known]
-        is_empty: Truth = _and([*empties, *([None] * len(unknowns))]) if found else True
+        is_empty: Truth = kleene_and([*empties, *([None] * len(unknowns))]) if found else True
         result = is_empty if cond["empty"] else _not(is_empty)
     else:
         op_name = next(k for k in cond if k in OPERATORS)
         if not found:
             return False
         partial = [_on_template(op_name, v, cond[op_name]) for v in unknowns]
-        result = _and([OPERATORS[op_name](v, cond[op_name]) for v in known] + partial)
+        result = kleene_and([OPERATORS[op_name](v, cond[op_name]) for v in known] + partial)
         unknowns = [v for v, truth in zip(unknowns, partial, strict=True) if truth is None]
     if result is None:
         for value in unknowns:
@@ -341,7 +341,7 @@ def _on_template(op: str, value: Unknown, expected: Any) -> Truth:
     if op == "equals":
         return could_equal(value, expected)
     if op == "in":
-        return _or([could_equal(value, x) for x in expected])
+        return kleene_or([could_equal(value, x) for x in expected])
     if op == "matches":
         # a match in the known text that holds whether the holes are empty or full decides it;
         # no match proves nothing, since a hole may hold what the pattern needs

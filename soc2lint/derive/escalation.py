@@ -40,10 +40,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ..conditions import Truth, kleene_and, kleene_or
 from ..evaluate.values import Ref, Template, Unknown
 from ..model import DerivedLocator, Entity
-
-Truth = bool | None
 
 # Identity policies: what their holder may do. Resource policies (buckets, keys, queues, trust
 # policies) carry iam_statements too, but a "holder" escalating through them means nothing.
@@ -162,7 +161,7 @@ def located_paths(statements: Sequence[Any]) -> tuple[list[Any], list[int]]:
     undecided: dict[Unknown, int] = {}
     for name, actions in PATHS:
         parts = [grants.setdefault(a, _grant(statements, a)) for a in actions]
-        truth = _and([p.truth for p in parts])
+        truth = kleene_and([p.truth for p in parts])
         if truth:
             indexes = sorted({i for p in parts for i in p.statements})
             patterns = list(dict.fromkeys(x for p in parts for x in p.patterns))
@@ -201,14 +200,14 @@ def _grant(statements: Sequence[Any], action: str) -> _Grant:
         if not isinstance(statement, dict):
             continue
         parts = [_effect(statement), _actions(statement, action), _scope(statement, action)]
-        truth = _and([p[0] for p in parts])
+        truth = kleene_and([p[0] for p in parts])
         truths.append(truth)
         if truth:
             grant.statements.append(index)
             grant.patterns.extend(parts[1][1])
         elif truth is None:
             grant.unknowns.extend((u, index) for p in parts if p[0] is None for u in p[2])
-    grant.truth = _or(truths)
+    grant.truth = kleene_or(truths)
     return grant
 
 
@@ -244,7 +243,7 @@ def _scope(statement: dict, action: str) -> tuple[Truth, list[str], list[Unknown
     resources = _listed(statement.get("resources"))
     if resources:
         truths = [resource_in_scope(r, kind, scope) for r in resources]
-        truth = _or(truths)
+        truth = kleene_or(truths)
         unknowns = [r for r, t in zip(resources, truths, strict=True) if t is None]
         return truth, [], unknowns if truth is None else []
     not_resources = _listed(statement.get("not_resources"))
@@ -373,19 +372,6 @@ def _may_start_with(pattern: str, prefix: str) -> bool:
     if len(literal) > len(prefix) or (cut < 0 and len(literal) >= len(prefix)):
         return literal.startswith(prefix) and (cut >= 0 or len(literal) > len(prefix))
     return cut >= 0 and prefix.startswith(literal)
-
-
-# -- Kleene logic ---------------------------------------------------------------------------
-def _and(values: list[Truth]) -> Truth:
-    if any(v is False for v in values):
-        return False
-    return None if any(v is None for v in values) else True
-
-
-def _or(values: list[Truth]) -> Truth:
-    if any(v is True for v in values):
-        return True
-    return None if any(v is None for v in values) else False
 
 
 __all__ = ["ACTIONS", "FULL_ADMIN", "IDENTITY_POLICY_TYPES", "PATHS", "action_matches",
