@@ -133,12 +133,14 @@ def scan(found: Discovery, rules: Sequence[Rule], progress: Progress | None = No
         progress.begin(len(found.sources))
     if terraform:
         from .derive import derive
+        from .derive.principals import own_accounts
         from .evaluate.project import Project
 
         evaluated = Project(var_files, budgets=budgets,
                             advance=progress.advance if progress else None).evaluate(terraform)
-        entities.extend(derive(evaluated.entities))
-        context = list(derive(evaluated.context))
+        accounts = own_accounts([*evaluated.entities, *evaluated.context])
+        entities.extend(derive(evaluated.entities, accounts))
+        context = list(derive(evaluated.context, accounts))
         notifications.extend(evaluated.notifications)
         remote_calls = evaluated.remote_calls
         files.extend(s.path for s in terraform)

@@ -10,7 +10,7 @@ from helpers import run_cli, write
 
 from soc2lint.derive import derive
 from soc2lint.derive.iam import statements
-from soc2lint.derive.principals import principal_fields
+from soc2lint.derive.principals import own_accounts, principal_fields
 from soc2lint.discovery import discover
 from soc2lint.evaluate.project import Project
 from soc2lint.evaluate.values import Ref, Template, Unknown
@@ -159,3 +159,22 @@ def test_principal_type_star_and_same_configuration_roles():
     assert principal_fields({"*": ["*"]}, [])["principal_aws"] == ["*"]
     role = Ref("r", "module.x.aws_iam_role.intermediate", attribute="arn")
     assert principal_fields({"AWS": role}, [])["principal_accounts"] == []
+
+
+def test_the_provider_s_own_account_is_left_out(tmp_path):
+    trust = ('resource "aws_iam_role" "r" {\n  name = "r"\n  assume_role_policy = jsonencode({Statement = '
+             '[{Effect = "Allow", Action = "sts:AssumeRole", Principal = {AWS = '
+             '["arn:aws:iam::111122223333:root", "444455556666"]}}]})\n}\n')
+
+    def accounts(provider: str) -> list:
+        write(tmp_path, {"main.tf": provider + trust})
+        found = discover([str(tmp_path / "main.tf")])
+        evaluated = Project().evaluate(found.sources)
+        entity = next(e for e in derive(evaluated.entities, own_accounts(evaluated.entities))
+                      if e.type == "aws_iam_role")
+        return entity.data["iam_statements"][0]["principal_accounts"]
+
+    assert accounts("") == ["111122223333", "444455556666"]
+    assert accounts('provider "aws" {\n  allowed_account_ids = ["111122223333"]\n}\n') == ["444455556666"]
+    assert accounts('provider "aws" {\n  assume_role {\n    role_arn = "arn:aws:iam::444455556666:role/t"\n'
+                    '  }\n}\n') == ["111122223333"]

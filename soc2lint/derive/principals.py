@@ -4,7 +4,9 @@ resource policies: principals by type, the AWS accounts they belong to, and GitH
 - `principal_aws`, `principal_service`, `principal_federated`: the principals of each type as
   flat lists (`"*"` alone counts as `principal_aws: ["*"]`); unresolved values stay UNKNOWN.
 - `principal_accounts`: the 12-digit account ids of the AWS principals written literally
-  (`123456789012`, `arn:aws:iam::123456789012:root`, a role ARN). A principal built from
+  (`123456789012`, `arn:aws:iam::123456789012:root`, a role ARN), except the account the root
+  module's `aws` providers deploy to when they name exactly one (`allowed_account_ids`, or the
+  account of `assume_role.role_arn`). A principal built from
   `data.aws_caller_identity`, or referring to a role, user or group of the same configuration, is
   the caller's own account and is left out; any other unresolved principal is an UNKNOWN item,
   since it may name another account.
@@ -20,10 +22,13 @@ resource policies: principals by type, the AWS accounts they belong to, and GitH
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from ..evaluate.values import Ref, Template, Unknown
+from ..model import Entity
 
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
 _ACCOUNT = re.compile(r"^(?:\d{12}|arn:aws[\w-]*:(?:iam|sts)::(\d{12}):.*)$")
@@ -138,3 +143,35 @@ def _audience(audiences: list[Any]) -> Any:
     if any(isinstance(a, Unknown) for a in audiences):
         return Unknown(f"a {GITHUB_ISSUER}:aud value is not resolved")
     return "sts" if all(a == "sts.amazonaws.com" for a in audiences) else "other"
+
+
+def own_accounts(entities: Iterable[Entity]) -> dict[str, str]:
+    """Root module -> the AWS account its `aws` providers deploy to, when they name exactly one:
+    by `allowed_account_ids` (one id) or the account of `assume_role.role_arn`."""
+    found: dict[str, set[Any]] = {}
+    for entity in entities:
+        if entity.framework == "terraform" and entity.kind == "provider" and entity.type == "aws":
+            found.setdefault(entity.context, set()).add(_provider_account(entity.data))
+    return {root: next(iter(accounts)) for root, accounts in found.items()
+            if len(accounts) == 1 and isinstance(next(iter(accounts)), str)}
+
+
+def _provider_account(data: Any) -> str | None:
+    allowed = data.get("allowed_account_ids")
+    if isinstance(allowed, list) and len(allowed) == 1 and isinstance(allowed[0], str):
+        return allowed[0]
+    roles = data.get("assume_role")
+    first = roles[0] if isinstance(roles, list) and roles else None
+    arn = first.get("role_arn") if isinstance(first, dict) else None
+    match = _ACCOUNT.match(arn) if isinstance(arn, str) else None
+    return match.group(1) if match else None
+
+
+def without_account(entity: Entity, account: str) -> Entity:
+    """The entity with `account` (its providers' own) left out of every `principal_accounts`."""
+    statements = entity.data.get("iam_statements")
+    if not isinstance(statements, list):
+        return entity
+    kept = [dict(s, principal_accounts=[a for a in s["principal_accounts"] if a != account])
+            if isinstance(s, dict) and "principal_accounts" in s else s for s in statements]
+    return dataclasses.replace(entity, data={**entity.data, "iam_statements": kept})
