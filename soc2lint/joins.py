@@ -76,7 +76,7 @@ class Joiner:
 
     def _related(self, entity: Entity, relation: Relation) -> list[Any]:
         if relation.in_root:
-            return [c.data for c in self._candidates(relation, entity.context)]
+            return [self._data(c, relation) for c in self._candidates(relation, entity.context)]
         if relation.by is not None:
             return self._pointing_here(entity, relation)
         return self._pointed_at(entity, relation)
@@ -92,7 +92,7 @@ class Joiner:
             value = entity.data.get(attribute)
             if isinstance(value, str | int) and not isinstance(value, bool):
                 found.extend(index.by_literal.get(str(value), ()))
-        items: list[Any] = [c.data for c in _unique(found)]
+        items: list[Any] = [self._data(c, relation) for c in _unique(found)]
         names = [v for v in (entity.data.get(a) for a in relation.match) if isinstance(v, str)]
         items.extend(Unknown(f"{c.address}.{relation.by}: {u.reason}") for c, u in index.unresolved
                      if c not in found and not _cannot_name(u, names))
@@ -113,12 +113,19 @@ class Joiner:
         items: list[Any] = []
         for value in _values(entity.data.get(relation.via or "")):
             if isinstance(value, Ref):
-                items.extend(c.data for c in table.get(value.address, ()) if _key_matches(value, c))
+                items.extend(self._data(c, relation) for c in table.get(value.address, ())
+                             if _key_matches(value, c))
             elif isinstance(value, Unknown):
                 items.append(value)
             elif isinstance(value, str):
-                items.extend(c.data for c in table.get("literal:" + value, ()))
+                items.extend(self._data(c, relation) for c in table.get("literal:" + value, ()))
         return items
+
+    def _data(self, candidate: Entity, relation: Relation) -> Any:
+        """A related entity's data, with its own joins when the relation has any."""
+        if not relation.related:
+            return candidate.data
+        return with_related(candidate.data, self.related(candidate, relation.related))
 
 
 def _cannot_name(value: Unknown, names: list[str]) -> bool:

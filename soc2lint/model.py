@@ -175,7 +175,8 @@ class Relation:
     attribute `via` refers to the related entity. `match` names the attributes of the referred
     entity whose literal value may stand for it (a bucket's name). With `in_root`, every entity
     of the type evaluated from the same root module is related (account-wide settings such as
-    `aws_ebs_encryption_by_default`).
+    `aws_ebs_encryption_by_default`). A relation may have `related` of its own, so that each
+    related item carries its joins in turn (an attachment's policy, a membership's groups).
     """
 
     name: str
@@ -185,6 +186,7 @@ class Relation:
     via: str | None = None
     match: tuple[str, ...] = ()
     in_root: bool = False
+    related: tuple[Relation, ...] = ()  # joins of the related entities themselves
 
 
 @dataclass(frozen=True, eq=False)

@@ -162,16 +162,17 @@ def build_rule(raw: dict, path: Path) -> Rule:
     )
 
 
-def _relations(raw: dict, path: Path) -> tuple[Relation, ...]:
+def _relations(raw: dict, path: Path, prefix: str = "related") -> tuple[Relation, ...]:
     relations = []
     for name, spec in raw.items():
         ways = [k for k in ("by", "via", "in_root") if spec.get(k)] if isinstance(spec, dict) else []
         if len(ways) != 1 or "type" not in spec:
-            raise RuleError(f"{path}: related.{name}: needs a type and exactly one of 'by', 'via' "
+            raise RuleError(f"{path}: {prefix}.{name}: needs a type and exactly one of 'by', 'via' "
                             "or 'in_root: true'")
+        nested = _relations(spec.get("related") or {}, path, f"{prefix}.{name}.related")
         relations.append(Relation(name, _names(spec["type"]), spec.get("kind", "resource"),
                                   spec.get("by"), spec.get("via"), tuple(spec.get("match", ())),
-                                  bool(spec.get("in_root"))))
+                                  bool(spec.get("in_root")), nested))
     return tuple(relations)
 
 
