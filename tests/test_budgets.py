@@ -185,3 +185,27 @@ def test_an_unexpected_failure_in_one_block_is_an_error_and_the_rest_is_evaluate
     assert "could not be evaluated" in root.data["declared_elsewhere"].reason
     [error] = [n for n in result.notifications if n.level == "error"]
     assert (error.path, error.line) == ("main.tf", 1) and "RuntimeError" in error.message
+
+
+def test_a_failure_in_a_module_two_roots_call_leaves_both_roots_undecided(tmp_path, monkeypatch):
+    """The error is told once, but each root that evaluated the failing block is not read whole."""
+    from soc2lint.discovery import discover
+    from soc2lint.evaluate import functions
+    from soc2lint.evaluate.project import Project
+    from soc2lint.parsers.cache import ParseCache
+
+    def broken(*args):
+        raise RuntimeError("a defect")
+
+    monkeypatch.setitem(functions.FUNCTIONS, "lower", broken)
+    call = 'module "m" {\n  source = "../mod"\n}\n'
+    for name, text in {"mod/main.tf": 'resource "aws_iam_user" "u" {\n  name = lower("U")\n}\n'
+                                      'resource "aws_iam_user" "v" {\n  name = "v"\n}\n',
+                       "r1/main.tf": call, "r2/main.tf": call}.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = Project(cache=ParseCache(None)).evaluate(discover(["."]).sources)
+    roots = {e.address: e.data["declared_elsewhere"] for e in result.entities if e.kind == "root"}
+    assert sorted(roots) == ["root(r1).aws_iam_user", "root(r2).aws_iam_user"]
+    assert all("could not be evaluated" in value.reason for value in roots.values())

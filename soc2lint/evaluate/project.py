@@ -78,6 +78,7 @@ class Project:
         self._modules: dict[Path, Module | None] = {}
         self._files: dict[Path, TfFile | None] = {}
         self._empty: set[Path] = set()  # files with nothing in them: not parsed, nothing missed
+        self._failed: list[str] = []  # files where a block of the root being evaluated failed
         self._locations: dict[str, Path] = {}
         self._var_values: dict[Path, dict[str, Any]] = {}
         self._warned: set[tuple[str, str, int | None]] = set()
@@ -192,7 +193,10 @@ class Project:
                 if self._files.get(p) is None and p not in self._empty]
 
     def note_failure(self, path: str, line: int | None, exc: BaseException) -> None:
-        """An error for a block or module whose evaluation failed unexpectedly; the scan goes on."""
+        """An error for a block or module whose evaluation failed unexpectedly; the scan goes on.
+        The root being evaluated is then not read whole, even when the error was told before (a
+        module two roots call)."""
+        self._failed.append(path)
         self._note(path, f"not evaluated: unexpected {type(exc).__name__} while evaluating it; the "
                    "rest of the scan goes on", "error", line)
 
@@ -322,16 +326,15 @@ class Project:
             if self._locations[module.directory] not in roots:
                 continue
             self.meter.new_root()
+            self._failed = []
             try:
                 instance = ModuleInstance(self, module, context=module.directory)
                 entities, context = len(result.entities), len(result.context)
-                errors = len(self.notifications)
                 result.entities.extend(instance.entities(reported.__contains__, result.context))
-                failed = [n for n in self.notifications[errors:] if n.is_error]
                 result.entities.extend(root_entities(
                     module.directory, [*result.entities[entities:], *result.context[context:]],
                     reported.__contains__, self._unparsed(self._locations[module.directory]),
-                    failed[0].path if failed else None))
+                    self._failed[0] if self._failed else None))
             except Exception as exc:  # a defect in one module must not end the scan
                 first = min((f.path for f in module.files if f.path in reported), default=module.directory)
                 self.note_failure(first, None, exc)
