@@ -231,7 +231,7 @@ def scan(formats, output, quiet, compact, fail_on, write_baseline, sarif_include
     from .report import FORMATS
 
     if not formats:
-        _not_a_format(output, FORMATS, "-f")
+        _not_a_format(output, FORMATS)
     targets = _targets(formats or ("text",), output)
     if changed_lines_only and not diff_base:
         raise click.BadParameter("needs --diff-base REV", param_hint="--changed-lines-only")
@@ -261,12 +261,12 @@ def scan(formats, output, quiet, compact, fail_on, write_baseline, sarif_include
     sys.exit(code)
 
 
-def _not_a_format(output: str | None, formats: tuple[str, ...], flag: str) -> None:
+def _not_a_format(output: str | None, formats: tuple[str, ...]) -> None:
     """Exit 2 when --output names a format and no format was given: `-o sarif` means
     `-f sarif` to users of other scanners, and would write text to a file named 'sarif'."""
     if output and output.lower() in formats:
         _usage_error(f"--output {output} names a file, and no --format was given: did you mean "
-                     f"{flag} {output.lower()}? (to write it to a file: {flag} {output.lower()} "
+                     f"-f {output.lower()}? (to write it to a file: -f {output.lower()} "
                      f"-o FILE)")
 
 
@@ -307,7 +307,7 @@ def report(fmt, output, **options) -> None:
     """Audit-readiness report: per SOC 2 criterion, the control tests run on the code, every
     resource inspected, exceptions with their justification, and what code cannot show."""
     if click.get_current_context().get_parameter_source("fmt") is click.core.ParameterSource.DEFAULT:
-        _not_a_format(output, REPORT_FORMATS, "-f")
+        _not_a_format(output, REPORT_FORMATS)
     from .gitinfo import repository, with_authors
     from .report.audit import Scope, build_audit
     from .report.audit_render import render_audit

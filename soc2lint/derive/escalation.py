@@ -157,10 +157,10 @@ def located_paths(statements: Sequence[Any]) -> tuple[list[Any], list[int]]:
     if admin:
         items.append({"path": FULL_ADMIN, "actions": ["*"], "statements": admin})
         places.append(admin[0])
-    grants: dict[str, _Grant] = {}
+    grants = {action: _grant(statements, action) for action in ACTIONS}
     undecided: dict[Unknown, int] = {}
     for name, actions in PATHS:
-        parts = [grants.setdefault(a, _grant(statements, a)) for a in actions]
+        parts = [grants[a] for a in actions]
         truth = kleene_and([p.truth for p in parts])
         if truth:
             indexes = sorted({i for p in parts for i in p.statements})
@@ -303,8 +303,6 @@ def resource_in_scope(resource: Any, kind: str, scope: str) -> Truth:
     """Whether a Resource item reaches what an action of this kind and scope escalates through."""
     if scope == ANY_RESOURCE:
         return True
-    if scope == EVERY_FUNCTION:
-        return _every_function(resource)
     if isinstance(resource, Ref):
         # the ARN of one named role, user, group or policy of the configuration
         match = _IAM_REF.search(resource.address)
@@ -318,26 +316,13 @@ def resource_in_scope(resource: Any, kind: str, scope: str) -> Truth:
     return _arn_in_scope(resource.lower(), kind, scope)
 
 
-def _every_function(resource: Any) -> Truth:
-    """Whether a Resource item covers every Lambda function of an account."""
-    if isinstance(resource, Template):
-        resource = resource.fill(_FILLER)
-    elif isinstance(resource, Unknown):
-        return None if not isinstance(resource, Ref) else False  # a Ref names one function
-    if not isinstance(resource, str):
-        return False
-    arn = resource.lower()
-    if arn == "*":
-        return True
-    fields = arn.split(":", 5)
-    return (len(fields) == 6 and _glob(fields[2]).fullmatch("lambda") is not None
-            and all(_glob(fields[5]).fullmatch(f"function:{n}") for n in ("a", "b-2")))
-
-
 def _arn_in_scope(arn: str, kind: str, scope: str) -> bool:
     if arn == "*":
         return True
     fields = arn.split(":", 5)
+    if scope == EVERY_FUNCTION:  # a Lambda ARN pattern covering every function of an account
+        return (len(fields) == 6 and _glob(fields[2]).fullmatch("lambda") is not None
+                and all(_glob(fields[5]).fullmatch(f"function:{n}") for n in ("a", "b-2")))
     if len(fields) == 6:
         prefix, _, service, _, account, name = fields
         if not (_glob(prefix).fullmatch("arn") and _glob(service).fullmatch("iam")):

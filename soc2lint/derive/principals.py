@@ -77,14 +77,14 @@ def _accounts(principals: list[Any]) -> list[Any]:
             match = _ACCOUNT.match(value)
             if match:
                 accounts.append(match.group(1) or value)
-        elif _is_caller(value):
+        elif _same_account(value):
             continue
         elif isinstance(value, Unknown):
             accounts.append(value)
     return accounts
 
 
-def _is_caller(value: Any) -> bool:
+def _same_account(value: Any) -> bool:
     """A principal built from `data.aws_caller_identity`, or a role, user or group of the same
     configuration: the account running Terraform."""
     holes = value.holes if isinstance(value, Template) else (value,)
@@ -96,7 +96,8 @@ def _is_caller(value: Any) -> bool:
 def _github_oidc(federated: list[Any], conditions: list[Any]) -> dict[str, Any] | None:
     keyed = [(match["claim"], c) for c in conditions if isinstance(c, dict)
              and isinstance(c.get("key"), str) and (match := _GITHUB_KEY.match(c["key"]))]
-    trusts = any(GITHUB_ISSUER in _known_text(f).lower() for f in federated)
+    trusts = any(GITHUB_ISSUER in (f.fill("") if isinstance(f, Template) else f).lower()
+                 for f in federated if isinstance(f, str | Template))
     if not trusts and not keyed:
         return None
     allowing = [(claim, c) for claim, c in keyed if isinstance(c.get("operator"), str)
@@ -105,15 +106,6 @@ def _github_oidc(federated: list[Any], conditions: list[Any]) -> dict[str, Any] 
     audiences = [v for claim, c in allowing if claim == "aud" for v in c["values"]]
     return {"subject_scope": _subject_scope(subjects), "subjects": subjects,
             "audience": _audience(audiences)}
-
-
-def _known_text(value: Any) -> str:
-    """A string, or the known parts of a partly known one."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Template):
-        return "".join(p for p in value.parts if isinstance(p, str))
-    return ""
 
 
 def _subject_scope(subjects: list[Any]) -> Any:

@@ -14,6 +14,7 @@ declared_elsewhere]` is undecided, never a false failure, when the root was not 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from ..inventory import remote_modules
@@ -25,11 +26,13 @@ def root_entities(directory: str, entities: Sequence[Entity], reported: Callable
                   unparsed: Sequence[str], failed: str | None = None) -> list[Entity]:
     """The `root` entities of one root module from the entities evaluated from it; `unparsed`
     are its files that did not parse, `failed` a file where a block could not be evaluated."""
-    resources = [e for e in entities if e.framework == "terraform" and e.kind == "resource"]
+    by_type: dict[str, list[Entity]] = defaultdict(list)
+    for entity in entities:
+        if entity.framework == "terraform" and entity.kind == "resource":
+            by_type[entity.type].append(entity)
     elsewhere = _declared_elsewhere(entities, unparsed, failed)
     roots: list[Entity] = []
-    for kind in sorted({e.type for e in resources}):
-        declared = [e for e in resources if e.type == kind]
+    for kind, declared in sorted(by_type.items()):
         anchored = sorted((e for e in declared if reported(e.path)),
                           key=lambda e: (e.path, e.span.line, e.span.column))
         if not anchored:

@@ -61,7 +61,7 @@ def render_text(result: ScanResult, layout: TextLayout = TextLayout()) -> str:
         lines.append("")
     if result.unknowns:
         lines.append(style("Not decided (values not resolved):", bold=True))
-        lines.extend(_wrapped(_unknown(f, layout.compact), "      ", layout) for f in result.unknowns)
+        lines.extend(_unknown(f, layout) for f in result.unknowns)
         lines.append("")
     if result.notifications:
         lines.append(style("Scan problems:", bold=True))
@@ -91,15 +91,14 @@ def _failures_by_file(result: ScanResult, style, width: int | None) -> list[str]
             where = f"  {f.span.line}:{f.span.column}  "
             head = (f"{where}{style(sev.upper().ljust(8), fg=_COLOURS[sev], bold=True)} "
                     f"{style(printable(f.rule.id), fg='cyan')}  ")
-            plain = f"{where}{sev.upper().ljust(8)} {printable(f.rule.id)}  "
             text = f"{printable(f.message)}  [{', '.join(f.rule.soc2.primary)}]"
-            lines.append(_hanging(head, plain, text, "      ", width))
+            lines.append(_hanging(head, text, "      ", width))
             fix = one_line(first_sentence(f.rule.remediation)) if f.rule.remediation else ""
             more = f"soc2lint explain {printable(f.rule.id)}"
-            lines.append(_hanging("      fix: ", "      fix: ",
+            lines.append(_hanging("      fix: ",
                                   f"{fix} ({more})" if fix else more, "           ", width))
             for related in f.entity.related:
-                lines.append(_hanging("      ", "      ", f"see {printable(related.path)}:"
+                lines.append(_hanging("      ", f"see {printable(related.path)}:"
                                       f"{related.span.line} ({printable(related.message)})",
                                       "        ", width))
         lines.append("")
@@ -113,13 +112,13 @@ def _compact_failure(f: Finding, style) -> str:
             f"{printable(f.message)} [{', '.join(f.rule.soc2.primary)}]")
 
 
-def _unknown(f: Finding, compact: bool) -> str:
+def _unknown(f: Finding, layout: TextLayout) -> str:
     unresolved = printable(", ".join(f.unresolved)) or "an unresolved value"
-    if compact:
+    if layout.compact:
         return (f"{printable(f.path)}:{f.span.line}:{f.span.column}: UNKNOWN {printable(f.rule.id)} "
                 f"{printable(f.entity.name)}: depends on {unresolved}")
-    return (f"  {printable(f.path)}:{f.span.line}  {printable(f.rule.id)}  "
-            f"{printable(f.entity.name)}: depends on {unresolved}")
+    return _hanging("  ", f"{printable(f.path)}:{f.span.line}  {printable(f.rule.id)}  "
+                    f"{printable(f.entity.name)}: depends on {unresolved}", "      ", layout.width)
 
 
 def _notification(n, style, layout: TextLayout) -> str:
@@ -127,28 +126,21 @@ def _notification(n, style, layout: TextLayout) -> str:
     level = style(n.level, fg="red" if n.is_error else "yellow")
     if layout.compact:
         return f"{where}{level}: {printable(n.message)}"
-    return _hanging(f"  {level}  ", f"  {n.level}  ", f"{where}{printable(n.message)}", "    ",
-                    layout.width)
+    return _hanging(f"  {level}  ", f"{where}{printable(n.message)}", "    ", layout.width)
 
 
-def _hanging(head: str, plain_head: str, text: str, indent: str, width: int | None) -> str:
-    """`head` then `text`, wrapped at `width` with later lines indented; `plain_head` is `head`
-    without colour, for measuring. No wrapping when `width` is None."""
+def _hanging(head: str, text: str, indent: str, width: int | None) -> str:
+    """`head` (which may be coloured) then `text`, wrapped at `width` with later lines indented;
+    no wrapping when `width` is None."""
     if width is None:
         return head + text
+    plain_head = click.unstyle(head)  # values in it went through `printable`: no escapes of their own
     wrapped = textwrap.wrap(text, width=max(width, len(plain_head) + 20),
                             initial_indent=" " * len(plain_head), subsequent_indent=indent,
                             break_on_hyphens=False, break_long_words=False)
     if not wrapped:
         return head.rstrip()
     return "\n".join([head + wrapped[0][len(plain_head):], *wrapped[1:]])
-
-
-def _wrapped(line: str, indent: str, layout: TextLayout) -> str:
-    if layout.compact or layout.width is None:
-        return line
-    lead = len(line) - len(line.lstrip(" "))
-    return _hanging(" " * lead, " " * lead, line.lstrip(" "), indent, layout.width)
 
 
 def _not_checked(result: ScanResult, style) -> list[str]:
@@ -204,7 +196,7 @@ def _criteria(table: dict[str, dict[str, int]], width: int | None) -> list[str]:
                  f" {row['suppressed']:>4}" for criterion, row in mixed.items())
     passing = [f"{c} ({row['pass']})" for c, row in table.items() if c not in mixed]
     if passing:
-        lines.append(_hanging("  ", "  ", "passes only: " + ", ".join(passing), "    ", width))
+        lines.append(_hanging("  ", "passes only: " + ", ".join(passing), "    ", width))
     return lines
 
 
