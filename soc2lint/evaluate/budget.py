@@ -64,8 +64,8 @@ class Meter:
     _sizes: dict[int, tuple[Any, int]] = field(default_factory=dict)  # by id, with the value
     _steps_reported: bool = False
 
-    def step(self, count: int = 1) -> None:
-        self.steps += count
+    def step(self) -> None:
+        self.steps += 1
         if self.steps > self.budgets.max_steps:
             raise BudgetExceeded("max_steps", self.budgets)
 

@@ -99,9 +99,6 @@ class Evaluator:
         return meter.size(getattr(self, "_" + node[0])(node))
 
     # -- literals ------------------------------------------------------------------------
-    def _lit(self, node: Node) -> Any:
-        return node[2]
-
     def _unknown(self, node: Node) -> Any:
         return Unknown(f"{self.source(node)}: {node[2]}")
 

@@ -558,10 +558,8 @@ def _replace(text: Any, search: Any, replacement: Any) -> Any:
     text, search, replacement = (_str(v, "replace") for v in (text, search, replacement))
     if len(search) > 1 and search[0] == search[-1] == "/":
         return _regex_replace(_regex(search[1:-1], "replace"), text, replacement)
-    if search:
-        budget.current().check_length(len(text) + text.count(search) * (len(replacement) - len(search)))
-    else:
-        budget.current().check_length(len(text) + (len(text) + 1) * len(replacement))
+    # an empty search matches len(text) + 1 times, which is what str.count says too
+    budget.current().check_length(len(text) + text.count(search) * (len(replacement) - len(search)))
     return text.replace(search, replacement)
 
 

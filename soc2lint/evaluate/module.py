@@ -341,11 +341,10 @@ class ModuleInstance:
         address = f"{self.prefix}module.{name}{instance_suffix(key)}"
         meter = budget.current()
         depth = meter.budgets.max_module_depth
-        if isinstance(source, str) and source.startswith(("./", "../")) and len(self.chain) >= depth:
+        local = isinstance(source, str) and source.startswith(("./", "../"))
+        if local and len(self.chain) >= depth:
             self.project.note_too_deep(entry.file.path, entry.block.span.line, address, depth)
-        elif isinstance(source, str) and source.startswith(("./", "../")) and not self._admit(entry):
-            pass
-        elif isinstance(source, str) and source.startswith(("./", "../")):
+        elif local and self._admit(entry):
             module = self.project.module_for_call(self.module, source, entry.file.path,
                                                   entry.block.span.line)
             if module is not None and module.directory not in self.lineage:  # a loop: reported

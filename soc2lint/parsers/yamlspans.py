@@ -42,9 +42,14 @@ _CONSTRUCT_FAILURES = (ValueError, TypeError, AttributeError, KeyError, IndexErr
 _SHORT_TAG = "tag:yaml.org,2002:"
 
 
+def _short(tag: str) -> str:
+    """`!!int` for `tag:yaml.org,2002:int`; other tags as they are."""
+    return "!!" + tag[len(_SHORT_TAG):] if tag.startswith(_SHORT_TAG) else tag
+
+
 def _unreadable(node: yaml.Node) -> yaml.constructor.ConstructorError:
     """The error for a node whose tag's constructor refused it, placed at the node."""
-    tag = "!!" + node.tag[len(_SHORT_TAG):] if node.tag.startswith(_SHORT_TAG) else node.tag
+    tag = _short(node.tag)
     if isinstance(node, yaml.ScalarNode):
         value = node.value if len(node.value) <= 40 else \
             f"{node.value[:40]}… ({len(node.value):,} characters)"
@@ -120,9 +125,8 @@ class SpanLoader(_BaseLoader):
     def construct_undefined(self, node):
         # Unknown tags (!Ref, !!python/object) are read as their plain value, never executed;
         # a Python tag is said, since someone meant it to run code.
-        if node.tag.startswith("tag:yaml.org,2002:python/"):
-            self.python_tags.append(("!!" + node.tag.removeprefix("tag:yaml.org,2002:"),
-                                     node.start_mark.line + 1))
+        if node.tag.startswith(_SHORT_TAG + "python/"):
+            self.python_tags.append((_short(node.tag), node.start_mark.line + 1))
         if isinstance(node, yaml.MappingNode):
             return self.construct_mapping(node)
         if isinstance(node, yaml.SequenceNode):
