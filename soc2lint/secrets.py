@@ -1,36 +1,55 @@
-"""Detects literal credentials in parsed data; only redacted descriptions ever leave this module."""
+"""Finds credentials in the values soc2lint reads, with detect-secrets' detectors; only redacted
+descriptions ever leave this module.
+
+A string value is a secret when:
+
+- a detect-secrets token detector recognises it, whatever it is called (AWS keys, private keys,
+  GitHub, GitLab, Slack, Stripe, Twilio, SendGrid, npm and PyPI tokens, JWTs, a password in a URL
+  and the rest of its regular-expression plugins; two more of the same kind below);
+- it is written in an argument that holds a credential (`bearing`: the provider table in
+  `data/secret_arguments.yaml`, or a name that says password);
+- its name is secret-like and detect-secrets' entropy plugins find it random (base64 above 4.5
+  bits per character, hex above 3): entropy is used only where a name gives the context.
+
+Text that is a file (a `user_data` script, a configuration file in a ConfigMap) is read line by
+line with the token detectors and detect-secrets' keyword detector. Placeholders are not
+secrets: detect-secrets' heuristic filters (templated, `$`-prefixed, sequential, UUID, no
+letters or digits) and booleans.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
-_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
-    ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})")),
-    ("private key", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
-    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    ("Stripe secret key", re.compile(r"\b[rs]k_live_[A-Za-z0-9]{20,}")),
-    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
-)
-
-_SECRET_NAME = re.compile(
-    r"(?:^|[_\-.])(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|"
-    r"secret[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token|credentials?)(?:$|[_\-.])",
-    re.I,
-)
-# Names that hold metadata about a secret rather than the secret itself.
-_NOT_SECRET_NAME = re.compile(
-    r"(?:_|-|\.)(?:arn|id|ids|name|names|length|ttl|version|versions|file|path|ref|type|"
-    r"policy|rotation|enabled|required|count|min|max|reset|age|prevention|hash|algorithm|"
-    r"expiration|expiry|url|uri|endpoint|key_id|wo_version|key_vault_id|secret_id)$"
-    r"|^(?:kms_key|key_name|token_type|secret_name|password_policy)$",
-    re.I,
-)
-_PLACEHOLDER = re.compile(
-    r"^\s*$|^\$\{|^\$\(|^<.*>$|^\{\{.*\}\}$|^\*+$|^(?:x+|null|none|changeme-in-ci)$", re.I
-)
+# A secret-like name (the keyword context for entropy): matched on the name's words, so that
+# `author`, `bypass` and `oauth_issuer` are not, and `dbPassword` and `API-KEY` are.
+_SECRET_WORD = re.compile(
+    r"(?:^|_)(?:\w*(?:password|passwd|passphrase|pwd|secret|token|credential)s?|pass|auth|"
+    r"api_?keys?|apikeys?|private_?keys?|signing_?keys?|connection_?strings?)(?:_|$)")
+_PASSWORD_WORD = re.compile(r"(?:^|_)\w*(?:password|passwd|passphrase|pwd)s?(?:_|$)|(?:^|_)pass(?:_|$)")
+# Names that hold something about a secret rather than the secret itself.
+_ABOUT_A_SECRET = re.compile(
+    r"_(?:arn|id|ids|name|names|length|ttl|version|versions|file|path|ref|type|policy|rotation|"
+    r"enabled|required|count|min|max|reset|age|prevention|hash|algorithm|expiration|expiry|url|"
+    r"uri|endpoint|key_id|wo_version|key_vault_id|secret_id|audience|issuer|header|prefix|"
+    r"format|field|mode|method|source|location|selector|ref|store|provider|duration|period|"
+    r"days|seconds|minutes|hours|size|bits|backend|mount|role|user|username|scope|scopes)$"
+    r"|^(?:kms_key|key_name|token_type|secret_name|password_policy|auth_type|auth_method|"
+    r"auth_mode|authentication|authorization)$")
+_WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[^A-Za-z0-9]+")
+_BOOLEAN = frozenset({"true", "false", "yes", "no", "on", "off", "enabled", "disabled", "none",
+                      "null", "nil", "required", "optional"})
+# What may be shown of a token: the public prefix that names its kind, never a character more.
+_PUBLIC_PREFIX = re.compile(
+    r"^(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9]|gh[pousr]_|github_pat_|glpat-|xox[a-z]-|[rs]k_live_|"
+    r"AIza|SG\.|npm_|pypi-|sk-|eyJ|SK)")
+_SHORTEST_TOKEN = 8  # no detector matches less
 
 
 @dataclass(frozen=True)
@@ -44,36 +63,227 @@ class SecretHit:
                 "redacted": self.redacted}
 
 
-def shape_of(value: str) -> tuple[str, str] | None:
-    """(kind, redacted) when the value has a known credential shape."""
-    for kind, pattern in _SHAPES:
-        match = pattern.search(value)
-        if match:
-            return kind, f"{kind} {match.group(0)[:4]}…"
-    return None
-
-
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+def words(name: str) -> str:
+    """`dbPassword`, `DB-PASSWORD`, `db.password` -> `db_password`."""
+    return "_".join(w for w in _WORD_BREAK.split(name) if w).lower()
 
 
 def is_secret_name(name: str) -> bool:
-    """`db_password`, `DB-PASSWORD`, `dbPassword`; not `password_length` or `secret_arn`."""
-    snake = _CAMEL.sub("_", name)
-    return bool(_SECRET_NAME.search(snake)) and not _NOT_SECRET_NAME.search(snake)
+    """`db_password`, `DB-PASSWORD`, `dbPassword`, `API_TOKEN`; not `password_length`,
+    `secret_arn` or `author`."""
+    snake = words(name)
+    return bool(_SECRET_WORD.search(snake)) and not _ABOUT_A_SECRET.search(snake)
 
 
-def find_secrets(pairs: Iterable[tuple[tuple, str, object]]) -> list[SecretHit]:
-    """Scan (path, key name, value) triples; literal strings only."""
+def is_password_name(name: str) -> bool:
+    """A name that says password: whatever is written there is one, random or not."""
+    snake = words(name)
+    return bool(_PASSWORD_WORD.search(snake)) and not _ABOUT_A_SECRET.search(snake)
+
+
+@lru_cache(maxsize=1)
+def _detectors() -> tuple:
+    """detect-secrets' token detectors (imported on first use: it costs a tenth of a second)."""
+    from detect_secrets.plugins.artifactory import ArtifactoryDetector
+    from detect_secrets.plugins.aws import AWSKeyDetector
+    from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
+    from detect_secrets.plugins.base import RegexBasedDetector
+    from detect_secrets.plugins.basic_auth import BasicAuthDetector
+    from detect_secrets.plugins.cloudant import CloudantDetector
+    from detect_secrets.plugins.discord import DiscordBotTokenDetector
+    from detect_secrets.plugins.github_token import GitHubTokenDetector
+    from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+    from detect_secrets.plugins.ibm_cloud_iam import IbmCloudIamDetector
+    from detect_secrets.plugins.ibm_cos_hmac import IbmCosHmacDetector
+    from detect_secrets.plugins.jwt import JwtTokenDetector
+    from detect_secrets.plugins.mailchimp import MailchimpDetector
+    from detect_secrets.plugins.npm import NpmDetector
+    from detect_secrets.plugins.openai import OpenAIDetector
+    from detect_secrets.plugins.private_key import PrivateKeyDetector
+    from detect_secrets.plugins.pypi_token import PypiTokenDetector
+    from detect_secrets.plugins.sendgrid import SendGridDetector
+    from detect_secrets.plugins.slack import SlackDetector
+    from detect_secrets.plugins.softlayer import SoftlayerDetector
+    from detect_secrets.plugins.square_oauth import SquareOAuthDetector
+    from detect_secrets.plugins.stripe import StripeDetector
+    from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
+    from detect_secrets.plugins.twilio import TwilioKeyDetector
+
+    class GoogleApiKeyDetector(RegexBasedDetector):
+        """Google Cloud API keys, which detect-secrets 1.5 has no plugin for."""
+
+        secret_type = "Google API Key"
+        denylist = (re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),)
+
+    class GitHubFineGrainedTokenDetector(RegexBasedDetector):
+        """GitHub fine-grained personal access tokens (`github_pat_`), which its GitHub plugin
+        does not know."""
+
+        secret_type = "GitHub Token"
+        denylist = (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}"),)
+
+    plugins = (AWSKeyDetector, PrivateKeyDetector, GitHubTokenDetector, GitHubFineGrainedTokenDetector,
+               GitLabTokenDetector, SlackDetector, StripeDetector, TwilioKeyDetector, SendGridDetector,
+               JwtTokenDetector, BasicAuthDetector, GoogleApiKeyDetector, AzureStorageKeyDetector,
+               ArtifactoryDetector, DiscordBotTokenDetector, MailchimpDetector, NpmDetector,
+               OpenAIDetector, PypiTokenDetector, SquareOAuthDetector, TelegramBotTokenDetector,
+               IbmCloudIamDetector, IbmCosHmacDetector, CloudantDetector, SoftlayerDetector)
+    return tuple(plugin() for plugin in plugins)
+
+
+@lru_cache(maxsize=1)
+def _entropy_plugins() -> tuple:
+    from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString, HexHighEntropyString
+
+    return Base64HighEntropyString(), HexHighEntropyString()
+
+
+@lru_cache(maxsize=1)
+def _keyword_detector():
+    from detect_secrets.plugins.keyword import CONFIG_DENYLIST_REGEX_TO_GROUP, KeywordDetector
+
+    return KeywordDetector(), CONFIG_DENYLIST_REGEX_TO_GROUP
+
+
+def is_placeholder(value: str) -> bool:
+    """Not a secret whatever its name: detect-secrets' heuristic filters, and booleans."""
+    from detect_secrets.filters.heuristic import (
+        is_not_alphanumeric_string,
+        is_potential_uuid,
+        is_prefixed_with_dollar_sign,
+        is_sequential_string,
+        is_templated_secret,
+    )
+
+    text = value.strip()
+    return (len(text) < 2 or text.lower() in _BOOLEAN or is_templated_secret(text)
+            or is_prefixed_with_dollar_sign(text) or is_sequential_string(text)
+            or is_potential_uuid(text) or is_not_alphanumeric_string(text)
+            or (text.startswith("{{") and text.endswith("}}")) or set(text.lower()) <= {"x", "*", "-"})
+
+
+@lru_cache(maxsize=1 << 16)
+def shape_of(value: str) -> tuple[str, str] | None:
+    """(kind, redacted) when a token detector recognises something in the value."""
+    if len(value) < _SHORTEST_TOKEN:
+        return None
+    for plugin in _detectors():
+        for match in plugin.analyze_string(value):
+            if match and not is_placeholder(match):
+                return plugin.secret_type, _redacted(plugin.secret_type, match)
+    return None
+
+
+def _redacted(kind: str, match: str) -> str:
+    prefix = _PUBLIC_PREFIX.match(match)
+    if kind == "Basic Auth Credentials":
+        return "a password in a URL (redacted)"
+    return f"{kind} {prefix.group(0)}…" if prefix else f"{kind} (redacted)"
+
+
+@lru_cache(maxsize=1 << 16)
+def is_random(value: str) -> bool:
+    """detect-secrets' entropy judgement of the value's longest base64 or hex run."""
+    for plugin in _entropy_plugins():
+        with plugin.non_quoted_string_regex(is_exact_match=False):
+            runs = list(plugin.analyze_string(value))
+        if any(len(run) >= _SHORTEST_TOKEN and plugin.calculate_shannon_entropy(run) > plugin.entropy_limit
+               for run in runs):
+            return True
+    return False
+
+
+def judge(name: str, value: object, bearing: bool = False) -> tuple[str, str] | None:
+    """(kind, redacted) when the string `value`, written under `name`, is a credential. A JSON
+    document is judged by its values, under their own names; in an argument that holds a
+    credential, any value in it that is not a placeholder is one."""
+    if not isinstance(value, str):
+        return None
+    document = _document(value)
+    if document is not None:
+        leaves = [(n, v) for _, n, v in string_leaves(document)]
+        if bearing and any(not is_placeholder(v) for _, v in leaves):
+            return f"literal {name}", f"literal value of '{name}' (redacted)"
+        return next((found for n, v in leaves if (found := judge(n, v)) is not None), None)
+    if is_placeholder(value):
+        return None
+    shape = shape_of(value)
+    if shape is not None:
+        return shape
+    if bearing or is_password_name(name):
+        return f"literal {name}", f"literal value of '{name}' (redacted)"
+    if is_secret_name(name) and is_random(value):
+        return f"random value of {name}", f"random-looking value of '{name}' (redacted)"
+    return None
+
+
+def _document(value: str) -> dict | list | None:
+    """The JSON object or array a string holds, if it is one."""
+    text = value.strip()
+    if not text.startswith(("{", "[")):
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict | list) else None
+
+
+def find_secrets(pairs: Iterable[tuple[tuple, str, object]],
+                 bearing: Callable[[tuple], bool] = lambda path: False) -> list[SecretHit]:
+    """Judge (path, name, value) triples; `bearing(path)` says the argument holds a credential."""
     hits: list[SecretHit] = []
     for path, name, value in pairs:
-        if not isinstance(value, str) or not value.strip():
-            continue
-        shape = shape_of(value)
-        if shape:
-            hits.append(SecretHit(path, shape[0], shape[1]))
-        elif is_secret_name(name) and len(value) >= 4 and not _PLACEHOLDER.search(value):
-            hits.append(SecretHit(path, f"literal {name}", f"literal value of '{name}' (redacted)"))
+        found = judge(name, value, bearing(path))
+        if found is not None:
+            hits.append(SecretHit(path, *found))
     return hits
+
+
+def find_in_text(text: str, path: tuple, what: str = "text") -> list[SecretHit]:
+    """Secrets in a file's text (a script, a configuration file), one hit per line at most."""
+    hits: list[SecretHit] = []
+    keyword, patterns = _keyword_detector()
+    for number, line in enumerate(text.splitlines(), 1):
+        if len(line) > 4000:
+            continue  # a minified blob: the detectors' patterns are not built for it
+        shape = shape_of(line)
+        if shape is None:
+            values = [v for v in keyword.analyze_string(line, denylist_regex_to_group=patterns)
+                      if v and not is_placeholder(v)]
+            shape = ("Secret Keyword", "a credential assigned to a secret-like name (redacted)") \
+                if values else None
+        if shape is not None:
+            hits.append(SecretHit(path, shape[0], f"{shape[1]} on line {number} of {what}"))
+    return hits
+
+
+def decoded_base64(value: str) -> str | None:
+    """The UTF-8 text a base64 string holds (`user_data_base64`, a `base64encode(...)` result)."""
+    compact = "".join(value.split())
+    if len(compact) < 8 or len(compact) % 4 or not re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", compact):
+        return None
+    try:
+        return base64.b64decode(compact, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def string_leaves(data: object, prefix: tuple = (), name: str = "") -> Iterator[tuple[tuple, str, str]]:
+    """(path, name, value) of every string in nested data; a list item is named by its list, and
+    the `value` of a `{name, value}` pair (an environment variable, a Helm `set`) by its `name`,
+    unless the pair says its value is a reference (CodeBuild's `type = "SECRETS_MANAGER"`)."""
+    if isinstance(data, dict):
+        pair_name = data.get("name") if isinstance(data.get("name"), str) and \
+            data.get("type", "PLAINTEXT") == "PLAINTEXT" else None
+        for key, value in data.items():
+            yield from string_leaves(value, (*prefix, key), pair_name if key == "value" and pair_name
+                                     else str(key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from string_leaves(value, (*prefix, index), name)
+    elif isinstance(data, str):
+        yield prefix, name, data
 
 
 # -- credentials in URLs -----------------------------------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import Entity, Span
-from ..secrets import find_secrets, without_credentials
+from ..secrets import SecretHit, find_in_text, find_secrets, without_credentials
 from .yamlspans import Document, YamlLocator, item_span
 
 FRAMEWORK = "kubernetes"
@@ -70,7 +70,7 @@ def _manifest_entities(path: str, root: Any, base: tuple, doc: dict, seen: set) 
     data = dict(doc)
     extra: dict = {}
     if kind == "ConfigMap":
-        hits = find_secrets(_config_map_values(doc))
+        hits = _config_map_secrets(doc)
         data["hardcoded_secrets"] = [hit.as_data() for hit in hits]
         extra = {("hardcoded_secrets", i): base + hit.path for i, hit in enumerate(hits)}
     entities = [Entity(FRAMEWORK, "manifest", kind, address, path, span, data,
@@ -137,11 +137,17 @@ def _env_values(container: dict) -> Iterator[tuple]:
             yield ("env", index, "value"), str(item.get("name", "")), item["value"]
 
 
-def _config_map_values(doc: dict) -> Iterator[tuple]:
+def _config_map_secrets(doc: dict) -> list[SecretHit]:
+    """Credentials in a ConfigMap's values; a value of several lines is a file, read as text."""
     data = doc.get("data")
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield ("data", key), str(key), value
+    if not isinstance(data, dict):
+        return []
+    hits = find_secrets((("data", key), str(key), value) for key, value in data.items()
+                        if not (isinstance(value, str) and "\n" in value.strip()))
+    for key, value in data.items():
+        if isinstance(value, str) and "\n" in value.strip():
+            hits.extend(find_in_text(value, ("data", key), f"'{key}'"))
+    return hits
 
 
 def _get(data: Any, path: tuple) -> Any:
