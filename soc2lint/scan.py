@@ -134,13 +134,16 @@ def scan(found: Discovery, rules: Sequence[Rule], progress: Progress | None = No
     if terraform:
         from .derive import derive
         from .derive.principals import own_accounts
+        from .derive.secrets import with_origins
         from .evaluate.project import Project
 
         evaluated = Project(var_files, budgets=budgets,
                             advance=progress.advance if progress else None).evaluate(terraform)
         accounts = own_accounts([*evaluated.entities, *evaluated.context])
-        entities.extend(derive(evaluated.entities, accounts))
-        context = list(derive(evaluated.context, accounts))
+        uses: list = []  # credentials written in a variable default or module argument
+        derived = list(derive(evaluated.entities, accounts, uses))
+        context = list(derive(evaluated.context, accounts, uses))
+        entities.extend(with_origins(derived, uses))
         notifications.extend(evaluated.notifications)
         remote_calls = evaluated.remote_calls
         files.extend(s.path for s in terraform)

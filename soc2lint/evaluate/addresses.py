@@ -9,6 +9,8 @@ from .expressions import Evaluator
 from .values import Unknown
 
 SINGLE = object()  # the instance key of a block without count or for_each
+# Arguments of a module call that are not inputs of the module.
+META_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 
 
 def identity(block: Block) -> tuple[str, str] | None:
@@ -36,4 +38,4 @@ def instance_suffix(key: Any) -> str:
     return '["' + str(key).replace("\\", "\\\\").replace('"', '\\"') + '"]'
 
 
-__all__ = ["SINGLE", "identity", "instance_suffix"]
+__all__ = ["META_ARGUMENTS", "SINGLE", "identity", "instance_suffix"]

@@ -13,22 +13,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..derive.iam import policy_document_json
-from ..model import DerivedLocator, DictLocator, Entity, RelatedLocation, Span
+from ..model import DictLocator, Entity, RelatedLocation, Span
 from ..parsers.terraform import FRAMEWORK, Attribute, Block, Body, TfFile, parse_expression
-from ..secrets import find_secrets, without_credentials
+from ..secrets import without_credentials
 from . import budget
-from .addresses import SINGLE, identity, instance_suffix
+from .addresses import META_ARGUMENTS, SINGLE, identity, instance_suffix
 from .body import evaluate_body, json_expression
 from .budget import BudgetExceeded
 from .expressions import EmptyScope, EvalError, Evaluator, Lazy, to_string
 from .references import BlockRef, CallRef, Namespace
 from .types import convert as convert_type
-from .values import Ref, Unknown, kind_of
+from .values import Origin, Ref, Unknown, kind_of, sourced
 
 if TYPE_CHECKING:
     from .project import Project
 
-META_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 
 
 @dataclass
@@ -210,6 +209,7 @@ class ModuleInstance:
             value = self.root_values[name]
         if value is None and _literal(entry.block.body.attributes.get("nullable"), entry.file) is False:
             value = _MISSING  # null given to a non-nullable variable: its default applies
+        default = None
         if value is _MISSING:
             default = entry.block.body.attributes.get("default")
             if default is None:
@@ -218,6 +218,9 @@ class ModuleInstance:
         type_attr = entry.block.body.attributes.get("type")
         if type_attr is not None and not entry.file.is_json:
             value = convert_type(value, type_attr.expression, _evaluator_for(entry.file, type_attr, self, {}))
+        if default is not None:
+            value = sourced(value, Origin(entry.file.path, default.span, f"{self.prefix}variable.{name}",
+                                          "default"))
         return value
 
     def local(self, name: str) -> Any:
@@ -351,7 +354,7 @@ class ModuleInstance:
                 bindings = self.bindings(entry, key)
                 call = CallSite(entry.file.path, entry.block.span, address)
                 result = ModuleInstance(self.project, module, f"{address}.",
-                                        self._input_getter(entry, bindings),
+                                        self._input_getter(entry, bindings, address),
                                         (*self.chain, call), self.context or self.module.directory,
                                         self.lineage)
         self._children[(name, repr(key))] = result
@@ -367,7 +370,8 @@ class ModuleInstance:
         meter.report(exceeded, entry.file.path, entry.block.span.line)
         return False
 
-    def _input_getter(self, entry: Declared, bindings: dict) -> Callable[[str], Any]:
+    def _input_getter(self, entry: Declared, bindings: dict, address: str) -> Callable[[str], Any]:
+        """The call's arguments; a string written in the call keeps it as its origin."""
         cache: dict[str, Any] = {}
 
         def get(name: str) -> Any:
@@ -377,7 +381,8 @@ class ModuleInstance:
                     return _MISSING
                 # seen while it is being evaluated: the input refers to itself
                 cache[name] = Unknown(f"module input '{name}' refers to itself")
-                cache[name] = self._attribute_value(attr, entry.file, bindings)
+                origin = Origin(entry.file.path, attr.span, address, name)
+                cache[name] = sourced(self._attribute_value(attr, entry.file, bindings), origin)
             return cache[name]
 
         return get
@@ -426,53 +431,22 @@ class ModuleInstance:
                 keys = [keys]
         else:
             keys = [SINGLE]
-        secrets = None
         related = related + tuple(RelatedLocation(path, span, f"{base} is overridden here")
                                   for path, span in entry.overridden_by)
         for key in keys:
             instance = self.instance(entry, key)
             data, locator = instance.evaluated()
-            if secrets is None:
-                secrets = self.project.literal_secrets(entry.block, lambda: _literal_secrets(entry))
-            data = dict(data)
             if block.kind == "module" and isinstance(data.get("source"), str):
-                data["source"] = without_credentials(data["source"])  # rules may show it
-            data["hardcoded_secrets"] = [hit.as_data() for hit in secrets]
-            extra = {("hardcoded_secrets", i): locator.span(hit.path) for i, hit in enumerate(secrets)}
+                data = {**data, "source": without_credentials(data["source"])}  # rules may show it
             known_key = None if key is SINGLE or isinstance(key, Unknown) else key
             address = base + instance_suffix(known_key)
             yield Entity(FRAMEWORK, block.kind, etype, address, entry.file.path, block.span, data,
-                         DerivedLocator(locator, {k: v for k, v in extra.items() if v}), address,
+                         locator, address,
                          instance_key=None if known_key is None else to_string(known_key),
                          related=related, context=self.context)
 
 
 _MISSING = object()
-
-
-def _literal_secrets(entry: Declared) -> list:
-    """Secrets in literal values only: a value reached through a variable is not written here."""
-    evaluator = Evaluator(entry.file.text, EmptyScope(), {}, None, entry.file.path)
-    if entry.file.is_json:
-        data = {name: json_expression(attr.expression, evaluator)
-                for name, attr in entry.block.body.attributes.items()}
-    else:
-        data, _ = evaluate_body(entry.block.body,
-                                lambda a: Evaluator((a and a.text) or entry.file.text, EmptyScope(),
-                                                    path=entry.file.path),
-                                lambda n, a, ev: ev.value(a.expression))
-    return find_secrets(_string_leaves(data))
-
-
-def _string_leaves(data: Any, prefix: tuple = (), name: str = "") -> Iterator[tuple]:
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield from _string_leaves(value, (*prefix, key), str(key))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            yield from _string_leaves(value, (*prefix, index), name)
-    elif isinstance(data, str):
-        yield prefix, name, data
 
 
 class Instance:

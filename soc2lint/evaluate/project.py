@@ -23,7 +23,7 @@ from ..model import Entity, Notification
 from ..parsers import ParseError
 from ..parsers.cache import ParseCache
 from ..parsers.hcl2dist import hcl2_provider
-from ..parsers.terraform import Block, TfFile, hcl_parser, parse_file, parse_tfvars
+from ..parsers.terraform import TfFile, hcl_parser, parse_file, parse_tfvars
 from . import budget
 from .budget import Budgets, Meter
 from .callgraph import CallGraph, LocalCall, describe_loop
@@ -84,7 +84,6 @@ class Project:
         self._warned: set[tuple[str, str, int | None]] = set()
         self._boundaries: dict[Path, Boundary] = {}  # module directory -> its repository
         self._by_top: dict[Path, Boundary] = {}  # one boundary per repository
-        self._secrets: dict[int, tuple[Block, list]] = {}  # keyed by id: the block is kept alive
 
     # -- loading ---------------------------------------------------------------------------
     def _directory_files(self, directory: Path) -> list[Path]:
@@ -263,12 +262,6 @@ class Project:
         except ParseError as exc:
             self._note(display, exc.message, "error", exc.line)
             return {}
-
-    def literal_secrets(self, block: Block, compute: Callable[[], list]) -> list:
-        """Secrets written as literals in a block: the same for every instance, computed once."""
-        if id(block) not in self._secrets:
-            self._secrets[id(block)] = (block, compute())
-        return self._secrets[id(block)][1]
 
     # -- evaluation ------------------------------------------------------------------------
     def evaluate(self, sources: Iterable[Source]) -> TerraformResult:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from ..model import Unknown
+from ..model import Span, Unknown
 
 
 class EvalError(Exception):
@@ -73,10 +74,46 @@ def template(parts: Iterable[Any], reason: str | None = None) -> Any:
                 merged.append(piece)
     holes = [p for p in merged if isinstance(p, Unknown)]
     if not holes:
-        return "".join(merged)
+        return merged[0] if len(merged) == 1 else "".join(merged)  # "${var.x}" keeps its origin
     if len(merged) == 1:
         return merged[0]
     return Template(reason or "; ".join(dict.fromkeys(h.reason for h in holes)), tuple(merged))
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a string used elsewhere was written: a variable's default or a module argument.
+    `owner` is the address of the block it was written in (`variable.x`, `module.m["a"]`)."""
+
+    path: str
+    span: Span
+    owner: str
+    argument: str  # "default", or the module argument's name
+
+
+class Sourced(str):
+    """A string with the place it was written, kept through references, so a credential in a
+    variable default is reported at the default and not at every resource it reaches."""
+
+    origin: Origin
+
+    def __new__(cls, text: str, origin: Origin) -> Sourced:
+        made = super().__new__(cls, text)
+        made.origin = origin
+        return made
+
+
+def sourced(value: Any, origin: Origin) -> Any:
+    """`value` with each string in it that has no origin yet given `origin`."""
+    if isinstance(value, Sourced | Unknown):
+        return value
+    if isinstance(value, str):
+        return Sourced(value, origin)
+    if isinstance(value, dict):
+        return {k: sourced(v, origin) for k, v in value.items()}
+    if isinstance(value, list):
+        return [sourced(v, origin) for v in value]
+    return value
 
 
 class Encoded(Unknown):
@@ -169,5 +206,5 @@ def _restore(node: Any, holes: list[Unknown]) -> Any:
     return node
 
 
-__all__ = ["Encoded", "EvalError", "Ref", "Template", "Unknown", "decode_json", "first_unknown", "is_known",
-           "kind_of", "template"]
+__all__ = ["Encoded", "EvalError", "Origin", "Ref", "Sourced", "Template", "Unknown", "decode_json",
+           "first_unknown", "is_known", "kind_of", "sourced", "template"]
