@@ -39,7 +39,9 @@ _ABOUT_A_SECRET = re.compile(
     r"enabled|required|count|min|max|reset|age|prevention|hash|algorithm|expiration|expiry|url|"
     r"uri|endpoint|key_id|wo_version|key_vault_id|secret_id|audience|issuer|header|prefix|"
     r"format|field|mode|method|source|location|selector|ref|store|provider|duration|period|"
-    r"days|seconds|minutes|hours|size|bits|backend|mount|role|user|username|scope|scopes)$"
+    r"days|seconds|minutes|hours|size|bits|backend|mount|role|user|username|scope|scopes|"
+    r"expression|schedule|interval|window|hint|description|label|template|reference|rules|"
+    r"settings|options|config|configuration|complexity|strength|retention|validity|enforcement)$"
     r"|^(?:kms_key|key_name|token_type|secret_name|password_policy|auth_type|auth_method|"
     r"auth_mode|authentication|authorization)$")
 _WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[^A-Za-z0-9]+")

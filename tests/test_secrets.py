@@ -191,3 +191,24 @@ resource "aws_ssm_parameter" "hello" {
     failures = _failures(tmp_path, "tf-module-argument-secret")
     assert [(path, line) for path, line, _ in failures] == [("main.tf", 3)]
     assert _failures(tmp_path, "aws-db-password-literal") == []
+
+
+def test_a_default_keeps_its_origin_without_changing_what_it_evaluates_to(tmp_path):
+    from soc2lint.evaluate.project import evaluate_text
+
+    [entity] = [e for e in evaluate_text("main.tf", '''\
+variable "kind" {
+  default = "SecureString"
+}
+
+resource "aws_ssm_parameter" "p" {
+  name  = "/app/${var.kind}"
+  type  = var.kind == "SecureString" ? "SecureString" : "String"
+  tier  = contains(["SecureString"], var.kind) ? regex("^S[a-z]+", var.kind) : "none"
+  value = { (var.kind) = upper(var.kind) }[var.kind]
+}
+''') if e.kind == "resource"]
+    assert entity.data["name"] == "/app/SecureString"
+    assert entity.data["type"] == "SecureString"
+    assert entity.data["tier"] == "Secure"
+    assert entity.data["value"] == "SECURESTRING"

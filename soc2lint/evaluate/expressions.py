@@ -321,6 +321,8 @@ def _equal(left: Any, right: Any) -> bool:
         return type(left) is type(right) and left == right
     if isinstance(left, numbers) and isinstance(right, numbers):
         return left == right
+    if isinstance(left, str) or isinstance(right, str):  # a Sourced string is a string
+        return isinstance(left, str) and isinstance(right, str) and left == right
     return type(left) is type(right) and left == right
 
 
