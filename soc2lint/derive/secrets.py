@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from ..evaluate.addresses import META_ARGUMENTS
+from ..evaluate.addresses import META_ARGUMENTS, is_local_source
 from ..evaluate.values import Origin, Sourced, Template, decode_json
 from ..model import DerivedLocator, Entity, Span, Unknown
 from ..secrets import SecretHit, decoded_base64, find_in_text, is_secret_name, judge, string_leaves
@@ -107,7 +107,8 @@ def with_secrets(entity: Entity, uses: list[Use]) -> Entity:
     if entity.framework != "terraform" or entity.kind not in (*_JUDGED, "variable"):
         return entity
     own: list[SecretHit] = []
-    if entity.kind != "variable" and not (entity.kind == "module" and _is_local(entity.data.get("source"))):
+    local_call = entity.kind == "module" and is_local_source(entity.data.get("source"))
+    if entity.kind != "variable" and not local_call:
         for path, value, hit in _found(entity):
             if isinstance(value, Sourced):
                 where = ".".join(str(p) for p in path if not isinstance(p, int))
@@ -161,10 +162,6 @@ def _with_hits(entity: Entity, hits: list[dict], places: list[tuple | Span]) -> 
         known = dict(locator.sources) if isinstance(locator, DerivedLocator) else {}
         locator = DerivedLocator(base, {**known, **sources})
     return dataclasses.replace(entity, data={**entity.data, "hardcoded_secrets": hits}, locator=locator)
-
-
-def _is_local(source: Any) -> bool:
-    return isinstance(source, str) and source.startswith(("./", "../"))
 
 
 __all__ = ["DOCUMENTS", "SCRIPTS", "Use", "bearing_paths", "named_like_a_secret", "with_origins",

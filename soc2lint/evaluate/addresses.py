@@ -13,6 +13,11 @@ SINGLE = object()  # the instance key of a block without count or for_each
 META_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 
 
+def is_local_source(source: Any) -> bool:
+    """Whether a module `source` is a directory of the same repository (`./x`, `../x`)."""
+    return isinstance(source, str) and source.startswith(("./", "../"))
+
+
 def identity(block: Block) -> tuple[str, str] | None:
     labels = block.labels
     if block.kind in ("resource", "data") and len(labels) >= 2:
@@ -38,4 +43,4 @@ def instance_suffix(key: Any) -> str:
     return '["' + str(key).replace("\\", "\\\\").replace('"', '\\"') + '"]'
 
 
-__all__ = ["META_ARGUMENTS", "SINGLE", "identity", "instance_suffix"]
+__all__ = ["META_ARGUMENTS", "SINGLE", "identity", "instance_suffix", "is_local_source"]

@@ -17,7 +17,7 @@ from ..model import DictLocator, Entity, RelatedLocation, Span
 from ..parsers.terraform import FRAMEWORK, Attribute, Block, Body, TfFile, parse_expression
 from ..secrets import without_credentials
 from . import budget
-from .addresses import META_ARGUMENTS, SINGLE, identity, instance_suffix
+from .addresses import META_ARGUMENTS, SINGLE, identity, instance_suffix, is_local_source
 from .body import evaluate_body, json_expression
 from .budget import BudgetExceeded
 from .expressions import EmptyScope, EvalError, Evaluator, Lazy, to_string
@@ -87,7 +87,7 @@ class Module:
         """(call name, source) of every module call whose source is a local path."""
         for name, entry in self.calls.items():
             source = _literal(entry.block.body.attributes.get("source"), entry.file)
-            if isinstance(source, str) and source.startswith(("./", "../")):
+            if is_local_source(source):
                 yield name, source
 
 
@@ -344,7 +344,7 @@ class ModuleInstance:
         address = f"{self.prefix}module.{name}{instance_suffix(key)}"
         meter = budget.current()
         depth = meter.budgets.max_module_depth
-        local = isinstance(source, str) and source.startswith(("./", "../"))
+        local = is_local_source(source)
         if local and len(self.chain) >= depth:
             self.project.note_too_deep(entry.file.path, entry.block.span.line, address, depth)
         elif local and self._admit(entry):
