@@ -7,6 +7,7 @@ repository never holds one whole.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -293,6 +294,51 @@ def test_no_image_credential_in_any_output(url_tree):
                 if r["rule_id"] == "x-docker-step-shown"}
     assert messages == {"job 'build' step 'docker://ghcr.io/org/lint:2' runs docker://ghcr.io/org/lint:2",
                         "job 'build' step 'docker://ghcr.io/org/tool:1' runs docker://ghcr.io/org/tool:1"}
+
+
+
+# -- credentials found by the detector, wherever they were written ------------------------------
+def test_no_detected_credential_in_any_output(tmp_path):
+    """Each way a credential is found and reported (a default reported at the variable, a module
+    argument, a decoded base64 script, a password in a URL, a ConfigMap file) shows only its kind."""
+    values = {name: f"{name}-{MARK}" for name in ("default", "argument", "script", "url", "configmap")}
+    script = base64.b64encode(f"#!/bin/sh\nexport DB_PASSWORD={values['script']}\n".encode()).decode()
+    write(tmp_path, {
+        "main.tf": f'''\
+variable "db_password" {{
+  default = "{values['default']}"
+}}
+
+resource "aws_db_instance" "a" {{
+  password = var.db_password
+}}
+
+module "app" {{
+  source   = "./app"
+  password = "{values['argument']}"
+}}
+
+resource "aws_instance" "b" {{
+  user_data_base64 = "{script}"
+}}
+''',
+        "app/main.tf": 'variable "password" {}\n\nresource "aws_rds_cluster" "c" {\n'
+                       '  master_password = var.password\n}\n',
+        "k8s.yaml": f'''\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app
+data:
+  DATABASE_URL: "postgres://app:{values['url']}@db:5432/app"
+  app.properties: |
+    spring.datasource.password={values['configmap']}
+'''})
+    outputs = every_output(tmp_path)
+    failed = {r["rule_id"] for r in json.loads(outputs["json"])["results"] if r["outcome"] == "fail"}
+    assert {"tf-variable-default-secret", "tf-module-argument-secret", "aws-compute-env-secret",
+            "k8s-configmap-hardcoded-secret"} <= failed
+    assert leaks(outputs, *values.values(), MARK) == []
 
 
 # -- justifications no one can see ----------------------------------------------------------------
