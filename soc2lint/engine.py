@@ -37,7 +37,8 @@ def run(rules: Sequence[Rule], entities: Iterable[Entity],
     problems: list[Notification] = []
     for rule in rules:
         target = rule.target
-        for entity in index.get((target.framework, target.kind), ()):
+        kinds = (target.kind,) if isinstance(target.kind, str) else target.kind
+        for entity in (e for kind in kinds for e in index.get((target.framework, kind), ())):
             if (target.types and entity.type not in target.types) or (
                     entity.type in target.exclude_types):
                 continue

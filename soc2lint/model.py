@@ -160,7 +160,7 @@ class Criteria:
 @dataclass(frozen=True)
 class Target:
     framework: str
-    kind: str
+    kind: str | tuple[str, ...]  # one entity kind, or several that mean the same to the rule
     types: tuple[str, ...] = ()
     where: Mapping[str, Any] | None = None
     exclude_types: tuple[str, ...] = ()

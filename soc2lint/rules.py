@@ -193,7 +193,8 @@ def _target(raw: dict, params: dict, path: Path) -> Target:
             check(where, "target.where")
         except ConditionError as exc:
             raise RuleError(f"{path}: {exc}") from None
-    return Target(raw["framework"], raw["kind"], _names(types), where, exclude_types=_names(excluded))
+    kind = raw["kind"] if isinstance(raw["kind"], str) else tuple(raw["kind"])
+    return Target(raw["framework"], kind, _names(types), where, exclude_types=_names(excluded))
 
 
 def _names(value: Any) -> tuple[str, ...]:
