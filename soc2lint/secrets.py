@@ -195,10 +195,12 @@ def is_random(value: str) -> bool:
     return False
 
 
-def judge(name: str, value: object, bearing: bool = False) -> tuple[str, str] | None:
+def judge(name: str, value: object, bearing: bool = False,
+          password_names: bool = True) -> tuple[str, str] | None:
     """(kind, redacted) when the string `value`, written under `name`, is a credential. A JSON
     document is judged by its values, under their own names; in an argument that holds a
-    credential, any value in it that is not a placeholder is one."""
+    credential, any value in it that is not a placeholder is one. Without `password_names`, a
+    name that says password needs a random value too (a CI job's throwaway database password)."""
     if not isinstance(value, str):
         return None
     document = _document(value)
@@ -206,13 +208,14 @@ def judge(name: str, value: object, bearing: bool = False) -> tuple[str, str] | 
         leaves = [(n, v) for _, n, v in string_leaves(document)]
         if bearing and any(not is_placeholder(v) for _, v in leaves):
             return f"literal {name}", f"literal value of '{name}' (redacted)"
-        return next((found for n, v in leaves if (found := judge(n, v)) is not None), None)
+        return next((found for n, v in leaves if (found := judge(n, v, False, password_names))
+                     is not None), None)
     if is_placeholder(value):
         return None
     shape = shape_of(value)
     if shape is not None:
         return shape
-    if bearing or is_password_name(name):
+    if bearing or (password_names and is_password_name(name)):
         return f"literal {name}", f"literal value of '{name}' (redacted)"
     if is_secret_name(name) and is_random(value):
         return f"random value of {name}", f"random-looking value of '{name}' (redacted)"
@@ -232,25 +235,27 @@ def _document(value: str) -> dict | list | None:
 
 
 def find_secrets(pairs: Iterable[tuple[tuple, str, object]],
-                 bearing: Callable[[tuple], bool] = lambda path: False) -> list[SecretHit]:
+                 bearing: Callable[[tuple], bool] = lambda path: False,
+                 password_names: bool = True) -> list[SecretHit]:
     """Judge (path, name, value) triples; `bearing(path)` says the argument holds a credential."""
     hits: list[SecretHit] = []
     for path, name, value in pairs:
-        found = judge(name, value, bearing(path))
+        found = judge(name, value, bearing(path), password_names)
         if found is not None:
             hits.append(SecretHit(path, *found))
     return hits
 
 
-def find_in_text(text: str, path: tuple, what: str = "text") -> list[SecretHit]:
-    """Secrets in a file's text (a script, a configuration file), one hit per line at most."""
+def find_in_text(text: str, path: tuple, what: str = "text", keywords: bool = True) -> list[SecretHit]:
+    """Secrets in a file's text (a script, a configuration file), one hit per line at most; with
+    `keywords`, a literal assigned to a secret-like name too (detect-secrets' keyword detector)."""
     hits: list[SecretHit] = []
     keyword, patterns = _keyword_detector()
     for number, line in enumerate(text.splitlines(), 1):
         if len(line) > 4000:
             continue  # a minified blob: the detectors' patterns are not built for it
         shape = shape_of(line)
-        if shape is None:
+        if shape is None and keywords:
             values = [v for v in keyword.analyze_string(line, denylist_regex_to_group=patterns)
                       if v and not is_placeholder(v)]
             shape = ("Secret Keyword", "a credential assigned to a secret-like name (redacted)") \

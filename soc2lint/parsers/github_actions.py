@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from ..model import Entity, Span
-from ..secrets import without_credentials
+from ..secrets import SecretHit, find_in_text, find_secrets, without_credentials
 from .gha_expressions import untrusted_in
 from .yamlspans import Document, YamlLocator, item_span
 
@@ -82,8 +82,10 @@ def _workflow(path: str, wf: dict) -> list[Entity]:
     name = str(wf.get("name") or path.rsplit("/", 1)[-1])
     root_span = getattr(wf, "span", None) or Span(1)
     wf_data = dict(wf, triggers=events)
+    wf_extra: dict = {("triggers",): ("on",)}
+    _with_credentials(wf_data, wf_extra, credentials(wf, ()))
     entities = [Entity(FRAMEWORK, "workflow", "workflow", "workflow", path, root_span, wf_data,
-                       YamlLocator(wf, (), {("triggers",): ("on",)}), f"workflow '{name}'")]
+                       YamlLocator(wf, (), wf_extra), f"workflow '{name}'")]
     env_taint = _tainted_env(wf.get("env"), frozenset())
     for job_id, job in wf["jobs"].items():
         if not isinstance(job, dict) or never_runs(job):
@@ -104,6 +106,7 @@ def _workflow(path: str, wf: dict) -> list[Entity]:
         if isinstance(job.get("uses"), str):
             data["uses_ref"] = parse_uses(job["uses"])
             extra[("uses_ref",)] = (*job_path, "uses")
+        _with_credentials(data, extra, credentials(job, job_path))
         label = f"job '{job_id}'"
         locator = YamlLocator(wf, job_path, extra)
         entities.append(Entity(FRAMEWORK, "job", "job", f"jobs.{job_id}", path,
@@ -156,12 +159,45 @@ def _steps(path, root, job_path, steps, events, job_id, job_label, taint, compos
                 where = ("with", "script") if key == "with.script" else ("run",)
                 extra[("untrusted_expressions",)] = step_path + where
         data["untrusted_expressions"] = untrusted
+        _with_credentials(data, extra, credentials(step, step_path))
         if untrusted and isinstance(step.get("id"), str):
             tainted.add(f"steps.{step['id']}.outputs".lower())
         name = step.get("name") or data.get("uses") or f"#{index + 1}"
         yield Entity(FRAMEWORK, "step", "step", f"{job_id}.steps[{index}]", path,
                      item_span(root, step_path) or Span(1), data,
                      YamlLocator(root, step_path, extra), f"{job_label} step '{name}'")
+
+
+def credentials(block: dict, base: tuple) -> list[SecretHit]:
+    """Literal credentials in a workflow, job or step (paths from the document's root). `env`,
+    `with` and container `env` values count when a token detector recognises them or when they
+    are random under a secret-like name: a CI database's `POSTGRES_PASSWORD: postgres` is not a
+    credential. A container's `credentials.password` and a `secrets:` value passed to a reusable
+    workflow are credentials whatever they look like; `run` is read for tokens only."""
+    def pairs(mapping: Any, at: tuple) -> list[tuple[tuple, str, Any]]:
+        return [((*at, key), str(key), value) for key, value in mapping.items()] \
+            if isinstance(mapping, dict) else []
+
+    plain = [*pairs(block.get("env"), (*base, "env")), *pairs(block.get("with"), (*base, "with"))]
+    bearing = pairs(block.get("secrets"), (*base, "secrets"))
+    services = block.get("services") if isinstance(block.get("services"), dict) else {}
+    for at, container in [((*base, "container"), block.get("container")),
+                          *(((*base, "services", n), c) for n, c in services.items())]:
+        if isinstance(container, dict):
+            plain.extend(pairs(container.get("env"), (*at, "env")))
+            creds = container.get("credentials")
+            bearing.extend(p for p in pairs(creds, (*at, "credentials")) if p[1] == "password")
+    hits = find_secrets(plain, password_names=False)
+    hits.extend(find_secrets(bearing, lambda path: True))
+    if isinstance(block.get("run"), str):
+        hits.extend(find_in_text(block["run"], (*base, "run"), "run", keywords=False))
+    return hits
+
+
+def _with_credentials(data: dict, extra: dict, hits: list[SecretHit]) -> None:
+    """`hardcoded_secrets` in an entity's data, each located at the value it was found in."""
+    data["hardcoded_secrets"] = [hit.as_data() for hit in hits]
+    extra.update({("hardcoded_secrets", i): hit.path for i, hit in enumerate(hits)})
 
 
 def _shown(mapping: dict) -> dict:
