@@ -8,14 +8,17 @@ scanned without its other files) at its first file in path order.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .codeowners import Codeowners
+from .codeowners import parse as parse_codeowners
 from .discovery import SKIP_DIRS
-from .model import Entity, Span
+from .model import DictLocator, Entity, Span
 
 if TYPE_CHECKING:
     from .gitdiff import ChangeSet
@@ -53,12 +56,40 @@ def repository_entity(display: str, top: Path, scanned: Iterable[Path]) -> Entit
     if place is None:
         return None
     data: dict = {}
+    spans: dict = {}
     found = codeowners_file(top)
     if found:
         data["codeowners_file"] = found
+        owners = read_codeowners(top, found)
+        data["codeowners_problems"] = [{"line": p.line, "message": p.message} for p in owners.problems]
+        spans = {("codeowners_problems", i): Span(p.line) for i, p in enumerate(owners.problems)}
+        unowned = [f for f in _owned_kinds(top, scanned) if not owners.owners_of(f)]
+        data["unowned_files"] = unowned
+        data["unowned_sample"] = ", ".join(unowned[:5]) + (f" and {len(unowned) - 5} more"
+                                                            if len(unowned) > 5 else "")
     path = place if display in ("", ".") else posixpath.join(display, place)
     return Entity("repository", "repository", "repository", f"repository:{display}", path,
-                  Span(1), data, label=f"repository '{display}'")
+                  Span(1), data, DictLocator(spans), label=f"repository '{display}'")
+
+
+def read_codeowners(top: Path, name: str) -> Codeowners:
+    """The repository's CODEOWNERS file parsed; an unreadable file has no rules."""
+    try:
+        text = (top / name).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    return parse_codeowners(name, text)
+
+
+def _owned_kinds(top: Path, scanned: Iterable[Path]) -> list[str]:
+    """The files a code owner must review, relative to `top`: those the scan read in the
+    repository and every workflow file."""
+    inside = {p.relative_to(top).as_posix() for p in scanned if top in p.parents}
+    workflows = top / ".github" / "workflows"
+    with contextlib.suppress(OSError):
+        inside.update(f".github/workflows/{e.name}" for e in os.scandir(workflows)
+                      if e.name.endswith((".yml", ".yaml")) and e.is_file())
+    return sorted(inside)
 
 
 def _files_at_top(top: Path, wanted: Callable[[str], bool]) -> list[str]:
