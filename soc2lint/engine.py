@@ -73,6 +73,9 @@ def evaluate_rule(rule: Rule, entity: Entity, joiner: Joiner | None = None) -> F
         outcome = Outcome.FAIL
     else:
         outcome = Outcome.UNKNOWN
+    if outcome is Outcome.FAIL and isinstance(entity.created, Unknown) and rule.judges != "code":
+        outcome = Outcome.UNKNOWN  # a failure of something that may not exist is not one
+        ctx.unknown(entity.created)
     if outcome is Outcome.FAIL:
         span = locate(rule, entity, ctx.culprits)
     elif outcome is Outcome.UNKNOWN:

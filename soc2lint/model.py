@@ -141,6 +141,9 @@ class Entity:
     instance_key: str | None = None
     related: tuple[RelatedLocation, ...] = ()
     context: str = ""  # the root module a module instance was evaluated from
+    # Whether it exists: UNKNOWN when its count or for_each, or a calling module's, is unknown;
+    # a rule that fails on it is then undecided rather than failed.
+    created: bool | Unknown = True
 
     @property
     def name(self) -> str:
@@ -213,6 +216,7 @@ class Rule:
     aliases: tuple[str, ...] = ()
     enabled: bool = True
     related: tuple[Relation, ...] = ()
+    judges: str = "infrastructure"  # or "code": a finding about what is written, created or not
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,7 @@ def build_rule(raw: dict, path: Path) -> Rule:
         help_uri=raw.get("help_uri", ""), report_at=_report_at(raw.get("report_at")),
         catalogue_id=raw.get("catalogue_id"), aliases=tuple(raw.get("aliases", ())),
         enabled=raw.get("enabled", True), related=_relations(raw.get("related") or {}, path),
+        judges=raw.get("judges", "infrastructure"),
     )
 
 

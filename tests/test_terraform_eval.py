@@ -328,3 +328,22 @@ def test_a_tofu_file_replaces_the_tf_file_of_the_same_name(tmp_path):
                      "main.tofu": 'resource "aws_db_instance" "db" {\n  storage_encrypted = true\n}\n'})
     data = scan_json([".", "--rule", "aws-rds-storage-encrypted"], tmp_path)
     assert [(r["file"], r["outcome"]) for r in data["results"]] == [("main.tofu", "pass")]
+
+
+def test_a_block_that_may_not_be_created_is_undecided_unless_the_rule_judges_the_code(tmp_path):
+    """count or for_each unknown (here or on the module call above): a failed infrastructure
+    check is undecided, naming why; a credential written in the block is a finding either way."""
+    write(tmp_path, {
+        "main.tf": 'variable "n" {}\n\nresource "aws_db_instance" "a" {\n  count = var.n\n'
+                   '  password = "Orders-2024-master!"\n}\n\n'
+                   'resource "aws_db_instance" "b" {\n  count = 1\n}\n\n'
+                   'module "m" {\n  source   = "./m"\n  for_each = var.n\n}\n',
+        "m/main.tf": 'resource "aws_db_instance" "c" {}\n'})
+    data = scan_json([".", "--rule", "aws-rds-storage-encrypted,aws-db-password-literal"], tmp_path)
+    outcomes = {(r["entity"]["address"], r["rule_id"]): (r["outcome"], r["unresolved"])
+                for r in data["results"]}
+    assert outcomes[("aws_db_instance.a", "aws-rds-storage-encrypted")] == (
+        "unknown", ["whether aws_db_instance.a is created: var.n has no value"])
+    assert outcomes[("aws_db_instance.b[0]", "aws-rds-storage-encrypted")] == ("fail", [])
+    assert outcomes[("module.m.aws_db_instance.c", "aws-rds-storage-encrypted")][0] == "unknown"
+    assert outcomes[("aws_db_instance.a", "aws-db-password-literal")] == ("fail", [])

@@ -147,8 +147,10 @@ class ModuleInstance:
 
     def __init__(self, project: Project, module: Module, prefix: str = "",
                  inputs: Callable[[str], Any] | None = None, chain: tuple[CallSite, ...] = (),
-                 context: str = "", lineage: tuple[str, ...] = ()) -> None:
+                 context: str = "", lineage: tuple[str, ...] = (),
+                 created: bool | Unknown = True) -> None:
         self.project = project
+        self.created = created  # UNKNOWN when the call's count or for_each (or a caller's) is
         self.module = module
         self.prefix = prefix
         self.inputs = inputs
@@ -353,10 +355,11 @@ class ModuleInstance:
             if module is not None and module.directory not in self.lineage:  # a loop: reported
                 bindings = self.bindings(entry, key)
                 call = CallSite(entry.file.path, entry.block.span, address)
+                keys = self.keys(entry)
                 result = ModuleInstance(self.project, module, f"{address}.",
                                         self._input_getter(entry, bindings, address),
                                         (*self.chain, call), self.context or self.module.directory,
-                                        self.lineage)
+                                        self.lineage, keys if isinstance(keys, Unknown) else self.created)
         self._children[(name, repr(key))] = result
         return result
 
@@ -425,10 +428,11 @@ class ModuleInstance:
             return
         etype, base = named
         base = self.prefix + base
+        created = self.created
         if block.kind in ("resource", "data", "module"):
             keys = self.keys(entry)
             if isinstance(keys, Unknown):
-                keys = [keys]
+                keys, created = [keys], Unknown(f"whether {base} is created: {keys.reason}")
         else:
             keys = [SINGLE]
         related = related + tuple(RelatedLocation(path, span, f"{base} is overridden here")
@@ -443,7 +447,7 @@ class ModuleInstance:
             yield Entity(FRAMEWORK, block.kind, etype, address, entry.file.path, block.span, data,
                          locator, address,
                          instance_key=None if known_key is None else to_string(known_key),
-                         related=related, context=self.context)
+                         related=related, context=self.context, created=created)
 
 
 _MISSING = object()
