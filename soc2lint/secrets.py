@@ -38,7 +38,7 @@ _ABOUT_A_SECRET = re.compile(
     r"_(?:arn|id|ids|name|names|length|ttl|version|versions|file|path|ref|type|policy|rotation|"
     r"enabled|required|count|min|max|reset|age|prevention|hash|algorithm|expiration|expiry|url|"
     r"uri|endpoint|key_id|wo_version|key_vault_id|secret_id|audience|issuer|header|prefix|"
-    r"format|field|mode|method|source|location|selector|ref|store|provider|duration|period|"
+    r"format|field|mode|method|source|location|selector|store|provider|duration|period|"
     r"days|seconds|minutes|hours|size|bits|backend|mount|role|user|username|scope|scopes|"
     r"expression|schedule|interval|window|hint|description|label|template|reference|rules|"
     r"settings|options|config|configuration|complexity|strength|retention|validity|enforcement)$"
@@ -147,8 +147,9 @@ def _keyword_detector():
     return KeywordDetector(), CONFIG_DENYLIST_REGEX_TO_GROUP
 
 
-def is_placeholder(value: str) -> bool:
-    """Not a secret whatever its name: detect-secrets' heuristic filters, and booleans."""
+@lru_cache(maxsize=1)
+def _heuristic_filters() -> tuple:
+    """detect-secrets' filters for values that are not secrets, imported once."""
     from detect_secrets.filters.heuristic import (
         is_not_alphanumeric_string,
         is_potential_uuid,
@@ -157,11 +158,15 @@ def is_placeholder(value: str) -> bool:
         is_templated_secret,
     )
 
+    return (is_templated_secret, is_prefixed_with_dollar_sign, is_sequential_string,
+            is_potential_uuid, is_not_alphanumeric_string)
+
+
+def is_placeholder(value: str) -> bool:
+    """Not a secret whatever its name: detect-secrets' heuristic filters, and booleans."""
     text = value.strip()
-    return (len(text) < 2 or text.lower() in _BOOLEAN or is_templated_secret(text)
-            or is_prefixed_with_dollar_sign(text) or is_sequential_string(text)
-            or is_potential_uuid(text) or is_not_alphanumeric_string(text)
-            or (text.startswith("{{") and text.endswith("}}")) or set(text.lower()) <= {"x", "*", "-"})
+    return (len(text) < 2 or text.lower() in _BOOLEAN or any(f(text) for f in _heuristic_filters())
+            or set(text.lower()) <= {"x", "*", "-"})
 
 
 @lru_cache(maxsize=1 << 16)
